@@ -1,0 +1,101 @@
+/// A 1-D convolution (`nn.Conv1d`) over a time-major `(frames, inChannels)` input.
+///
+/// The PyTorch weight `(out, in / groups, kernel)` is reordered once at load to
+/// `(out, kernel, in / groups)`, so that the receptive field of one output frame within a group
+/// is `kernel` contiguous runs of input channels. Output frames are computed in blocks: gather the
+/// blocks' receptive fields (im2col) and multiply by the weight with one sgemm per group.
+public struct Conv1d: Sendable {
+    public let inChannels: Int
+    public let outChannels: Int
+    public let kernelSize: Int
+    public let stride: Int
+    public let padding: Int
+    public let groups: Int
+    /// `(out, kernel, in / groups)`.
+    let weight: FloatBuffer
+    let bias: Tensor?
+
+    /// Output frames gathered per sgemm: bounds the im2col scratch to `block * kernel * in / groups`.
+    static let frameBlock = 1024
+
+    public init(weight: Tensor, bias: Tensor?, stride: Int, padding: Int = 0, groups: Int = 1) {
+        precondition(weight.shape.count == 3, "Conv1d weight is (out, in / groups, kernel)")
+        let (outChannels, groupChannels, kernelSize) = (weight.shape[0], weight.shape[1], weight.shape[2])
+        self.inChannels = groupChannels * groups
+        self.outChannels = outChannels
+        self.kernelSize = kernelSize
+        self.stride = stride
+        self.padding = padding
+        self.groups = groups
+        self.bias = bias
+        let source = weight.pointer
+        self.weight = FloatBuffer(count: weight.count) { reordered in
+            for o in 0..<outChannels {
+                for i in 0..<groupChannels {
+                    for k in 0..<kernelSize {
+                        reordered[(o * kernelSize + k) * groupChannels + i] =
+                            source[(o * groupChannels + i) * kernelSize + k]
+                    }
+                }
+            }
+        }
+    }
+
+    /// Frames out for `frames` in: `floor((frames + 2 padding - kernel) / stride) + 1`, or 0.
+    public func outputLength(_ frames: Int) -> Int {
+        let padded = frames + 2 * padding
+        return padded < kernelSize ? 0 : (padded - kernelSize) / stride + 1
+    }
+
+    public func callAsFunction(_ x: Matrix) -> Matrix {
+        precondition(x.cols == inChannels, "Conv1d: input has \(x.cols) channels, expected \(inChannels)")
+        let frames = outputLength(x.rows)
+        var y = Matrix(zeros: frames, outChannels)
+        guard frames > 0 else { return y }
+        let groupIn = inChannels / groups
+        let groupOut = outChannels / groups
+        let fieldWidth = kernelSize * groupIn
+        let block = min(Self.frameBlock, frames)
+        var columns = [Float](repeating: 0, count: block * fieldWidth)
+
+        y.data.withUnsafeMutableBufferPointer { out in
+            let out = out.baseAddress!
+            if let bias {
+                for t in 0..<frames { (out + t * outChannels).update(from: bias.pointer, count: outChannels) }
+            }
+            x.data.withUnsafeBufferPointer { input in
+                let input = input.baseAddress!
+                columns.withUnsafeMutableBufferPointer { columns in
+                    let columns = columns.baseAddress!
+                    for first in Swift.stride(from: 0, to: frames, by: block) {
+                        let count = min(block, frames - first)
+                        for g in 0..<groups {
+                            // (count, kernel * groupIn): receptive fields of frames first..<first+count.
+                            for t in 0..<count {
+                                let row = columns + t * fieldWidth
+                                let start = (first + t) * self.stride - padding
+                                for k in 0..<kernelSize {
+                                    let source = start + k
+                                    let destination = row + k * groupIn
+                                    if source >= 0 && source < x.rows {
+                                        destination.update(from: input + source * inChannels + g * groupIn, count: groupIn)
+                                    } else {
+                                        destination.update(repeating: 0, count: groupIn)
+                                    }
+                                }
+                            }
+                            // (count, kernel * groupIn) @ (groupOut, kernel * groupIn)^T
+                            BLAS.gemm(
+                                m: count, n: groupOut, k: fieldWidth,
+                                a: columns, lda: fieldWidth,
+                                b: weight.baseAddress + g * groupOut * fieldWidth, ldb: fieldWidth, transposeB: true,
+                                c: out + first * outChannels + g * groupOut, ldc: outChannels,
+                                beta: bias == nil ? 0 : 1)
+                        }
+                    }
+                }
+            }
+        }
+        return y
+    }
+}

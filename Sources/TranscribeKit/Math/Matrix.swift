@@ -1,0 +1,40 @@
+/// A dense row-major matrix of Float: `data[row * cols + col]`.
+///
+/// Activations flow through the model as `(frames, channels)` matrices, time-major, so a frame's
+/// features are contiguous and a linear layer is one sgemm over all frames.
+public struct Matrix: Sendable, Equatable {
+    public let rows: Int
+    public let cols: Int
+    public var data: [Float]
+
+    public init(rows: Int, cols: Int, data: [Float]) {
+        precondition(data.count == rows * cols, "Matrix data must hold rows * cols values")
+        self.rows = rows
+        self.cols = cols
+        self.data = data
+    }
+
+    public init(zeros rows: Int, _ cols: Int) {
+        self.init(rows: rows, cols: cols, data: [Float](repeating: 0, count: rows * cols))
+    }
+
+    public subscript(row: Int, col: Int) -> Float {
+        get { data[row * cols + col] }
+        set { data[row * cols + col] = newValue }
+    }
+
+    /// The values of one row.
+    public func row(_ index: Int) -> ArraySlice<Float> {
+        data[(index * cols)..<((index + 1) * cols)]
+    }
+
+    /// Adds `other` elementwise (a residual connection).
+    public static func += (lhs: inout Matrix, rhs: Matrix) {
+        precondition(lhs.rows == rhs.rows && lhs.cols == rhs.cols, "Matrix shapes must match")
+        lhs.data.withUnsafeMutableBufferPointer { l in
+            rhs.data.withUnsafeBufferPointer { r in
+                for i in 0..<l.count { l[i] += r[i] }
+            }
+        }
+    }
+}

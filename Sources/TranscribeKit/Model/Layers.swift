@@ -1,0 +1,35 @@
+/// `nn.Linear`: `x @ weight^T + bias`, weight `(out, in)` from `<prefix>.weight`, bias from `<prefix>.bias`.
+struct Linear: Sendable {
+    let weight: Tensor
+    let bias: Tensor?
+
+    init(_ weights: WeightStore, _ prefix: String, inFeatures: Int, outFeatures: Int, bias: Bool = true) throws {
+        weight = try weights("\(prefix).weight", shape: [outFeatures, inFeatures])
+        self.bias = bias ? try weights("\(prefix).bias", shape: [outFeatures]) : nil
+    }
+
+    func callAsFunction(_ x: Matrix) -> Matrix { linear(x, weight: weight, bias: bias) }
+}
+
+/// `nn.LayerNorm` over the channels of each frame, from `<prefix>.weight` and `<prefix>.bias`.
+struct LayerNorm: Sendable {
+    let weight: Tensor
+    let bias: Tensor
+    let eps: Float
+
+    init(_ weights: WeightStore, _ prefix: String, size: Int, eps: Float) throws {
+        weight = try weights("\(prefix).weight", shape: [size])
+        bias = try weights("\(prefix).bias", shape: [size])
+        self.eps = eps
+    }
+
+    func callAsFunction(_ x: Matrix) -> Matrix {
+        var y = x
+        layerNorm(&y, weight: weight, bias: bias, eps: eps)
+        return y
+    }
+}
+
+/// PyTorch's default epsilon for `nn.LayerNorm` and `nn.GroupNorm`, which the feature encoder's
+/// norms use (they do not take `layer_norm_eps`).
+let torchNormEps: Float = 1e-5

@@ -1,0 +1,68 @@
+import Foundation
+
+/// A model directory in Hugging Face layout, and where to find one when none is named.
+public struct ModelDirectory: Sendable {
+    public let path: String
+
+    /// The directory the README's set-up downloads into, relative to a checkout.
+    public static let defaultName = "wav2vec2-base-960h"
+    public static let environmentVariable = "TRANSCRIBE_MODEL"
+
+    public init(path: String) { self.path = path }
+
+    public func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
+
+    func exists(_ name: String) -> Bool { FileManager.default.fileExists(atPath: file(name)) }
+
+    /// `--model DIR`, else `$TRANSCRIBE_MODEL`, else the first default location that holds a model.
+    public static func resolve(
+        explicit: String?,
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        executablePath: String = CommandLine.arguments.first ?? ""
+    ) throws -> ModelDirectory {
+        if let explicit { return ModelDirectory(path: explicit) }
+        if let fromEnvironment = environment[environmentVariable], !fromEnvironment.isEmpty {
+            return ModelDirectory(path: fromEnvironment)
+        }
+        let candidates = defaultLocations(environment: environment, executablePath: executablePath)
+        for candidate in candidates where FileManager.default.fileExists(atPath: candidate + "/config.json") {
+            return ModelDirectory(path: candidate)
+        }
+        throw ModelError.notFound(searched: ["--model", "$\(environmentVariable)"] + candidates)
+    }
+
+    /// `./Models/<default>`; `Models/<default>` in the checkout the binary was built in (found by
+    /// walking up from the executable); `$XDG_DATA_HOME/transcribe/models/<default>`
+    /// (`~/.local/share/...`) for an installed binary.
+    static func defaultLocations(environment: [String: String], executablePath: String) -> [String] {
+        var locations = [FileManager.default.currentDirectoryPath + "/Models/" + defaultName]
+        var directory = URL(fileURLWithPath: executablePath).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<4 {
+            directory.deleteLastPathComponent()
+            if FileManager.default.fileExists(atPath: directory.path + "/Package.swift") {
+                locations.append(directory.path + "/Models/" + defaultName)
+                break
+            }
+        }
+        let dataHome = environment["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? (environment["HOME"] ?? NSHomeDirectory()) + "/.local/share"
+        locations.append(dataHome + "/transcribe/models/" + defaultName)
+        var seen = Set<String>()
+        return locations.filter { seen.insert($0).inserted }
+    }
+
+    /// Checks the required files before any is parsed, so the first error names what is missing.
+    func checkLayout() throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ModelError.missingFile(path: path)
+        }
+        for name in ["config.json", "vocab.json"] where !exists(name) {
+            throw ModelError.missingFile(path: file(name))
+        }
+        if !exists("model.safetensors") {
+            if exists("pytorch_model.bin") { throw ModelError.onlyPyTorchWeights(directory: path) }
+            throw ModelError.missingFile(path: file("model.safetensors"))
+        }
+    }
+}

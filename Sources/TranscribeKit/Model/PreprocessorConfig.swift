@@ -1,0 +1,34 @@
+/// The parts of preprocessor_config.json (`Wav2Vec2FeatureExtractor`) that shape the input,
+/// with transformers' defaults when the file or a field is absent.
+public struct PreprocessorConfig: Sendable, Equatable {
+    public var samplingRate = 16_000
+    public var doNormalize = true
+    public var featureSize = 1
+
+    public init() {}
+
+    private struct Raw: Decodable {
+        var sampling_rate: Int?
+        var do_normalize: Bool?
+        var feature_size: Int?
+    }
+
+    public init(contentsOf path: String) throws {
+        let raw = try decodeJSONFile(Raw.self, path: path)
+        self.init()
+        samplingRate = raw.sampling_rate ?? samplingRate
+        doNormalize = raw.do_normalize ?? doNormalize
+        featureSize = raw.feature_size ?? featureSize
+        guard samplingRate > 0 else {
+            throw ModelError.invalidConfig(path: path, field: "sampling_rate", reason: "must be positive, found \(samplingRate)")
+        }
+        guard featureSize == 1 else {
+            throw ModelError.unsupportedConfig(path: path, field: "feature_size", reason: "\(featureSize); raw audio models take 1")
+        }
+    }
+
+    /// The model's input values for `samples` at `samplingRate`.
+    public func inputValues(_ samples: [Float]) -> [Float] {
+        doNormalize ? zeroMeanUnitVariance(samples) : samples
+    }
+}
