@@ -1,0 +1,129 @@
+import CSndFile
+import Foundation
+
+/// An audio file opened for reading with libsndfile: WAV (8/16/24/32-bit PCM, float), FLAC,
+/// Ogg Vorbis, Opus, MP3 and whatever else the installed libsndfile decodes.
+///
+/// Owns the `SNDFILE*` handle and closes it in `deinit`.
+public final class AudioFile {
+    public let path: String
+    /// Frames per second as decoded. Opus decodes at the Opus rate (8, 12, 16, 24, 48 kHz) at or
+    /// above the rate it was encoded from, so 44.1 kHz comes back as 48 kHz.
+    public let sampleRate: Int
+    public let channels: Int
+    /// Frames per channel as the header claims (`Int64.max` when unknown); `readMono()` reads
+    /// what the data holds, not this.
+    public let frames: Int64
+    /// libsndfile's names for container and encoding: "WAV (Microsoft), Signed 16 bit PCM".
+    public let formatDescription: String
+
+    private let handle: OpaquePointer
+
+    /// Interleaved samples decoded per `sf_readf_float` call (512 KiB of Float).
+    private static let chunkSamples = 1 << 17
+
+    public init(path: String) throws(AudioError) {
+        self.path = path
+        if let reason = Self.unreadableReason(path) {
+            throw .cannotOpen(path: path, reason: reason)
+        }
+
+        var info = SF_INFO()
+        let handle = try Self.open(path, &info)
+        guard info.channels > 0, info.samplerate > 0 else {
+            sf_close(handle)
+            throw .unsupportedLayout(
+                path: path,
+                reason: "\(info.channels) channels at \(info.samplerate) Hz")
+        }
+        self.handle = handle
+        sampleRate = Int(info.samplerate)
+        channels = Int(info.channels)
+        frames = info.frames
+        formatDescription = Self.describe(format: info.format)
+    }
+
+    deinit {
+        sf_close(handle)
+    }
+
+    /// All remaining frames, channels averaged: (frames,) in [-1, 1] for integer formats.
+    /// Float files are returned as stored, NaN and infinities included.
+    public func readMono() throws(AudioError) -> [Float] {
+        let framesPerChunk = max(1, Self.chunkSamples / channels)
+        var interleaved = [Float](repeating: 0, count: framesPerChunk * channels)
+        var mono: [Float] = []
+        while true {
+            let read = interleaved.withUnsafeMutableBufferPointer {
+                sf_readf_float(handle, $0.baseAddress, sf_count_t(framesPerChunk))
+            }
+            guard read > 0 else { break }
+            appendMixdown(of: interleaved[..<(Int(read) * channels)], to: &mono)
+        }
+        if sf_error(handle) != SF_ERR_NO_ERROR {
+            throw .readFailed(path: path, reason: Self.message(sf_strerror(handle)))
+        }
+        return mono
+    }
+
+    /// (frames * channels,) interleaved -> (frames,) appended to `mono`.
+    private func appendMixdown(of interleaved: ArraySlice<Float>, to mono: inout [Float]) {
+        guard channels > 1 else {
+            mono.append(contentsOf: interleaved)
+            return
+        }
+        let scale = 1 / Float(channels)
+        var frameStart = interleaved.startIndex
+        while frameStart < interleaved.endIndex {
+            var sum: Float = 0
+            for sample in interleaved[frameStart..<(frameStart + channels)] { sum += sample }
+            mono.append(sum * scale)
+            frameStart += channels
+        }
+    }
+
+    /// A plain-words reason when `path` is missing, a directory or empty; nil otherwise.
+    private static func unreadableReason(_ path: String) -> String? {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            return "no such file"
+        }
+        if isDirectory.boolValue { return "is a directory" }
+        let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int
+        if size == 0 { return "file is empty" }
+        return nil
+    }
+
+    private static let openLock = NSLock()
+
+    /// `sf_open` for reading. libsndfile keeps the reason an open failed in one process-wide
+    /// variable, so opening and reading that reason happen under one lock.
+    private static func open(_ path: String, _ info: inout SF_INFO) throws(AudioError)
+        -> OpaquePointer
+    {
+        openLock.lock()
+        defer { openLock.unlock() }
+        guard let handle = sf_open(path, Int32(SFM_READ), &info) else {
+            throw .cannotOpen(path: path, reason: message(sf_strerror(nil)))
+        }
+        return handle
+    }
+
+    private static func describe(format: Int32) -> String {
+        let parts = [Int32(SF_FORMAT_TYPEMASK), Int32(SF_FORMAT_SUBMASK)].compactMap { mask in
+            var info = SF_FORMAT_INFO()
+            info.format = format & mask
+            let size = Int32(MemoryLayout<SF_FORMAT_INFO>.size)
+            guard sf_command(nil, Int32(SFC_GET_FORMAT_INFO), &info, size) == 0,
+                let name = info.name
+            else { return nil as String? }
+            return String(cString: name)
+        }
+        return parts.isEmpty ? "unknown format" : parts.joined(separator: ", ")
+    }
+
+    private static func message(_ text: UnsafePointer<CChar>?) -> String {
+        guard let text else { return "unknown error" }
+        return String(cString: text).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
