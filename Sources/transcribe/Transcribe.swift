@@ -24,7 +24,8 @@ struct Transcribe: ParsableCommand {
 
             Exit status: 0 when every file was transcribed, 1 when some failed (the others are \
             still transcribed), 2 for usage errors, 3 when the model cannot be loaded.
-            """)
+            """,
+        version: "0.1.0")
 
     @Option(name: .long, help: ArgumentHelp("Model directory in Hugging Face layout.", valueName: "dir"))
     var model: String?
@@ -55,7 +56,7 @@ struct Transcribe: ParsableCommand {
     static func main() {
         let command: Transcribe
         do {
-            command = try parseAsRoot() as! Transcribe
+            command = try parse()
         } catch {
             let code = exitCode(for: error)
             if code == .success {

@@ -40,8 +40,9 @@ public final class FloatBuffer: @unchecked Sendable {
 
     deinit { allocation?.deallocate() }
 
-    public var buffer: UnsafeBufferPointer<Float> {
-        UnsafeBufferPointer(start: baseAddress, count: count)
+    /// A copy of the values.
+    public var values: [Float] {
+        withExtendedLifetime(self) { Array(UnsafeBufferPointer(start: baseAddress, count: count)) }
     }
 
     public subscript(index: Int) -> Float { baseAddress[index] }

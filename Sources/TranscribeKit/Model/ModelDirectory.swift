@@ -18,13 +18,15 @@ public struct ModelDirectory: Sendable {
     public static func resolve(
         explicit: String?,
         environment: [String: String] = ProcessInfo.processInfo.environment,
-        executablePath: String = CommandLine.arguments.first ?? ""
+        executablePath: String = CommandLine.arguments.first ?? "",
+        currentDirectory: String = FileManager.default.currentDirectoryPath
     ) throws -> ModelDirectory {
         if let explicit { return ModelDirectory(path: explicit) }
         if let fromEnvironment = environment[environmentVariable], !fromEnvironment.isEmpty {
             return ModelDirectory(path: fromEnvironment)
         }
-        let candidates = defaultLocations(environment: environment, executablePath: executablePath)
+        let candidates = defaultLocations(
+            environment: environment, executablePath: executablePath, currentDirectory: currentDirectory)
         for candidate in candidates where FileManager.default.fileExists(atPath: candidate + "/config.json") {
             return ModelDirectory(path: candidate)
         }
@@ -34,8 +36,8 @@ public struct ModelDirectory: Sendable {
     /// `./Models/<default>`; `Models/<default>` in the checkout the binary was built in (found by
     /// walking up from the executable); `$XDG_DATA_HOME/transcribe/models/<default>`
     /// (`~/.local/share/...`) for an installed binary.
-    static func defaultLocations(environment: [String: String], executablePath: String) -> [String] {
-        var locations = [FileManager.default.currentDirectoryPath + "/Models/" + defaultName]
+    static func defaultLocations(environment: [String: String], executablePath: String, currentDirectory: String) -> [String] {
+        var locations = [currentDirectory + "/Models/" + defaultName]
         var directory = URL(fileURLWithPath: executablePath).resolvingSymlinksInPath().deletingLastPathComponent()
         for _ in 0..<4 {
             directory.deleteLastPathComponent()

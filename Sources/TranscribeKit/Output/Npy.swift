@@ -15,14 +15,15 @@ public enum Npy {
         return data
     }
 
-    /// Reads a 2-D little-endian float32 C-order array, as numpy.save writes it.
-    public static func decode(_ data: Data) -> Matrix? {
+    /// Reads a little-endian float32 C-order array, as numpy.save writes it: its shape and values.
+    public static func decodeArray(_ data: Data) -> (shape: [Int], values: [Float])? {
         let bytes = [UInt8](data)
-        guard bytes.count >= 10, bytes[0] == 0x93, Array(bytes[1..<6]) == Array("NUMPY".utf8) else { return nil }
+        guard bytes.count >= 12, bytes[0] == 0x93, Array(bytes[1..<6]) == Array("NUMPY".utf8) else { return nil }
+        // Version 1.0 has a 2-byte header length, 2.0 and 3.0 a 4-byte one.
         let (headerLength, headerStart) = bytes[6] == 1
             ? (Int(bytes[8]) | Int(bytes[9]) << 8, 10)
-            : (bytes.count >= 12 ? Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24 : -1, 12)
-        guard headerLength >= 0, headerStart + headerLength <= bytes.count,
+            : (Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24, 12)
+        guard headerStart + headerLength <= bytes.count,
             let header = String(bytes: bytes[headerStart..<(headerStart + headerLength)], encoding: .ascii),
             header.contains("'<f4'"), header.contains("'fortran_order': False"),
             let open = header.range(of: "'shape': ("), let close = header[open.upperBound...].firstIndex(of: ")")
@@ -30,12 +31,24 @@ public enum Npy {
         let shape = header[open.upperBound..<close].split(separator: ",").compactMap {
             Int($0.trimmingCharacters(in: .whitespaces))
         }
-        guard shape.count == 2 else { return nil }
+        let count = shape.reduce(1, *)
         let start = headerStart + headerLength
-        guard bytes.count - start == shape[0] * shape[1] * 4 else { return nil }
+        guard bytes.count - start == count * 4 else { return nil }
         let values = bytes[start...].withUnsafeBytes { raw in
-            (0..<(shape[0] * shape[1])).map { raw.loadUnaligned(fromByteOffset: 4 * $0, as: Float.self) }
+            (0..<count).map { raw.loadUnaligned(fromByteOffset: 4 * $0, as: Float.self) }
         }
+        return (shape, values)
+    }
+
+    /// A 2-D array as a matrix.
+    public static func decode(_ data: Data) -> Matrix? {
+        guard let (shape, values) = decodeArray(data), shape.count == 2 else { return nil }
         return Matrix(rows: shape[0], cols: shape[1], data: values)
+    }
+
+    /// A 1-D array.
+    public static func decodeVector(_ data: Data) -> [Float]? {
+        guard let (shape, values) = decodeArray(data), shape.count == 1 else { return nil }
+        return values
     }
 }

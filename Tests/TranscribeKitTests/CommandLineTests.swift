@@ -1,0 +1,118 @@
+import Foundation
+import Testing
+
+@testable import TranscribeKit
+
+/// The built `transcribe` binary, run as a user runs it.
+struct Run {
+    let status: Int32
+    let stdout: String
+    let stderr: String
+
+    static let executable = URL(fileURLWithPath: CommandLine.arguments[0])
+        .deletingLastPathComponent().appendingPathComponent("transcribe")
+
+    init(_ arguments: [String], environment: [String: String] = [:]) throws {
+        let process = Process()
+        process.executableURL = Self.executable
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: ModelDirectory.environmentVariable)
+        process.environment = env.merging(environment) { $1 }
+        let (out, err) = (Pipe(), Pipe())
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        // Read both pipes before waiting so a full pipe cannot stall the child.
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        status = process.terminationStatus
+        stdout = String(decoding: outData, as: UTF8.self)
+        stderr = String(decoding: errData, as: UTF8.self)
+    }
+}
+
+@Suite struct CommandLineTests {
+    static let model = Fixtures.models.appendingPathComponent("base-postnorm-f32").path
+
+    func reference(_ clip: String) throws -> String {
+        struct Entry: Decodable { let transcript_ctc: String }
+        let url = URL(fileURLWithPath: Self.model).appendingPathComponent("reference/transcripts.json")
+        return try #require(try JSONDecoder().decode([String: Entry].self, from: Data(contentsOf: url))[clip]).transcript_ctc
+    }
+
+    @Test func printsTheTranscript() throws {
+        let clip = try #require(Fixtures.clipNames.first)
+        let run = try Run(["--model", Self.model, Fixtures.clip(clip)])
+        #expect(run.status == 0)
+        #expect(run.stdout == (try reference(clip)) + "\n")
+        #expect(run.stderr == "")
+    }
+
+    @Test func takesTheModelFromTheEnvironment() throws {
+        let clip = try #require(Fixtures.clipNames.first)
+        let run = try Run([Fixtures.clip(clip)], environment: ["TRANSCRIBE_MODEL": Self.model])
+        #expect(run.status == 0)
+        #expect(run.stdout == (try reference(clip)) + "\n")
+    }
+
+    @Test func keepsInputOrderAndGoesOnPastABrokenFile() throws {
+        let clips = Array(Fixtures.clipNames.prefix(2))
+        try #require(clips.count == 2)
+        let missing = "/nonexistent/missing.wav"
+        let run = try Run(["--model", Self.model, Fixtures.clip(clips[0]), missing, Fixtures.clip(clips[1])])
+        #expect(run.status == 1)
+        #expect(run.stdout == (try clips.map { try reference($0) + "\n" }.joined()))
+        let lines = run.stderr.split(separator: "\n")
+        #expect(lines.count == 1)
+        #expect(lines.first?.hasPrefix("transcribe: \(missing): ") == true)
+    }
+
+    @Test func writesEmissionsThatMatchTheReference() throws {
+        let clip = try #require(Fixtures.clipNames.first)
+        try withTemporaryDirectory { directory in
+            let run = try Run(["--model", Self.model, "--emissions", directory.path + "/out", Fixtures.clip(clip)])
+            #expect(run.status == 0)
+            let written = try #require(Npy.decode(Data(contentsOf: directory.appendingPathComponent("out/\(clip).npy"))))
+            let expected = try #require(Npy.decode(Data(contentsOf: URL(fileURLWithPath: Self.model)
+                .appendingPathComponent("reference/\(clip).logprobs.npy"))))
+            #expect(written.rows == expected.rows && written.cols == expected.cols)
+            let difference = zip(written.data, expected.data).map { abs($0 - $1) }.max() ?? .infinity
+            #expect(difference < 1e-3)
+        }
+    }
+
+    @Test func exitsWith3WhenTheModelCannotBeLoaded() throws {
+        let run = try Run(["--model", "/nonexistent/model", "a.wav"])
+        #expect(run.status == 3)
+        #expect(run.stdout == "")
+        #expect(run.stderr == "transcribe: /nonexistent/model: missing\n")
+    }
+
+    @Test(.enabled(if: !FileManager.default.fileExists(
+        atPath: Fixtures.packageRoot.path + "/Models/wav2vec2-base-960h/config.json"), "a downloaded default model would be found"))
+    func saysWhereItLookedWhenNoModelIsFound() throws {
+        try withTemporaryDirectory { home in
+            let run = try Run(["a.wav"], environment: ["XDG_DATA_HOME": home.path])
+            #expect(run.status == 3)
+            #expect(run.stderr.contains(home.path + "/transcribe/models/wav2vec2-base-960h"))
+            #expect(run.stderr.contains("scripts/download-model.sh"))
+        }
+    }
+
+    @Test(arguments: [[], ["--threads", "0", "a.wav"], ["--no-such-flag", "a.wav"]])
+    func exitsWith2OnUsageErrors(_ arguments: [String]) throws {
+        let run = try Run(arguments)
+        #expect(run.status == 2)
+        #expect(run.stdout == "")
+        #expect(!run.stderr.isEmpty)
+    }
+
+    @Test func helpShowsExamplesAndExitStatus() throws {
+        let run = try Run(["--help"])
+        #expect(run.status == 0)
+        #expect(run.stdout.contains("Examples:") && run.stdout.contains("Exit status:"))
+    }
+}

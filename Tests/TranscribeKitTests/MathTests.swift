@@ -1,0 +1,118 @@
+import Foundation
+import Testing
+
+@testable import TranscribeKit
+
+/// The BLAS-backed kernels against naive loops written from their definitions.
+@Suite struct MathTests {
+    /// A deterministic pseudo-random sequence in [-1, 1).
+    static func values(_ count: Int, seed: UInt64) -> [Float] {
+        var state = seed
+        return (0..<count).map { _ in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(state >> 40) / Float(1 << 23) - 1
+        }
+    }
+
+    /// `nn.Conv1d` by its definition, on a time-major `(frames, in)` input.
+    static func naiveConv(_ x: Matrix, weight: [Float], out: Int, kernel: Int, stride: Int, padding: Int, groups: Int, bias: [Float]?) -> Matrix {
+        let groupIn = x.cols / groups, groupOut = out / groups
+        let frames = (x.rows + 2 * padding - kernel) / stride + 1
+        var y = Matrix(zeros: frames, out)
+        for t in 0..<frames {
+            for o in 0..<out {
+                let g = o / groupOut
+                var sum = bias?[o] ?? 0
+                for i in 0..<groupIn {
+                    for k in 0..<kernel {
+                        let source = t * stride + k - padding
+                        guard source >= 0 && source < x.rows else { continue }
+                        sum += weight[(o * groupIn + i) * kernel + k] * x[source, g * groupIn + i]
+                    }
+                }
+                y[t, o] = sum
+            }
+        }
+        return y
+    }
+
+    @Test(arguments: [
+        (1, 8, 10, 5, 0, 1),  // the first feature-encoder layer: samples in
+        (6, 6, 3, 2, 0, 1),
+        (8, 8, 4, 1, 2, 4),  // positional: grouped, padded, even kernel
+        (6, 6, 5, 1, 2, 3),
+    ])
+    func convolutionMatchesItsDefinition(_ inChannels: Int, _ outChannels: Int, _ kernel: Int, _ stride: Int, _ padding: Int, _ groups: Int) {
+        let frames = 2 * Conv1d.frameBlock + 37  // crosses block boundaries
+        let x = Matrix(rows: frames, cols: inChannels, data: Self.values(frames * inChannels, seed: 1))
+        let weight = Self.values(outChannels * inChannels / groups * kernel, seed: 2)
+        let bias = Self.values(outChannels, seed: 3)
+        let conv = Conv1d(
+            weight: Tensor(shape: [outChannels, inChannels / groups, kernel], storage: FloatBuffer(weight)),
+            bias: Tensor(shape: [outChannels], storage: FloatBuffer(bias)), stride: stride, padding: padding, groups: groups)
+        let fast = conv(x)
+        let naive = Self.naiveConv(x, weight: weight, out: outChannels, kernel: kernel, stride: stride, padding: padding, groups: groups, bias: bias)
+        #expect(fast.rows == naive.rows && fast.cols == naive.cols)
+        let difference = zip(fast.data, naive.data).map { abs($0 - $1) }.max() ?? 0
+        #expect(difference < 1e-4)
+    }
+
+    @Test func convolutionOfTooFewFramesIsEmpty() {
+        let conv = Conv1d(weight: Tensor(shape: [2, 1, 10], storage: FloatBuffer(Self.values(20, seed: 4))), bias: nil, stride: 5)
+        #expect(conv(Matrix(zeros: 9, 1)).rows == 0)
+    }
+
+    @Test func linearMatchesItsDefinition() {
+        let x = Matrix(rows: 5, cols: 7, data: Self.values(35, seed: 5))
+        let weight = Self.values(21, seed: 6), bias = Self.values(3, seed: 7)
+        let y = linear(x, weight: Tensor(shape: [3, 7], storage: FloatBuffer(weight)), bias: Tensor(shape: [3], storage: FloatBuffer(bias)))
+        for r in 0..<5 {
+            for o in 0..<3 {
+                let expected = bias[o] + (0..<7).reduce(Float(0)) { $0 + x[r, $1] * weight[o * 7 + $1] }
+                #expect(abs(y[r, o] - expected) < 1e-5)
+            }
+        }
+    }
+
+    @Test func normsGiveZeroMeanUnitVariance() {
+        let ones = Tensor(shape: [4], storage: FloatBuffer([1, 1, 1, 1]))
+        let zeros = Tensor(shape: [4], storage: FloatBuffer([0, 0, 0, 0]))
+        var rows = Matrix(rows: 3, cols: 4, data: Self.values(12, seed: 8).map { $0 * 5 + 2 })
+        layerNorm(&rows, weight: ones, bias: zeros, eps: 0)
+        for r in 0..<3 {
+            let row = Array(rows.row(r))
+            #expect(abs(row.reduce(0, +) / 4) < 1e-5)
+            #expect(abs(row.reduce(0) { $0 + $1 * $1 } / 4 - 1) < 1e-4)
+        }
+        var columns = Matrix(rows: 50, cols: 4, data: Self.values(200, seed: 9).map { $0 * 3 - 1 })
+        channelNorm(&columns, weight: ones, bias: zeros, eps: 0)
+        for c in 0..<4 {
+            let column = (0..<50).map { columns[$0, c] }
+            #expect(abs(column.reduce(0, +) / 50) < 1e-5)
+            #expect(abs(column.reduce(0) { $0 + $1 * $1 } / 50 - 1) < 1e-4)
+        }
+        let normalised = zeroMeanUnitVariance([1, 2, 3, 4])
+        #expect(abs(normalised[0] - Float(-1.5 / (1.25 + 1e-7).squareRoot())) < 1e-6)
+    }
+
+    @Test(arguments: [
+        (Activation.gelu, Float(1), Float(0.8413447)),
+        (.gelu, -2, -0.04550026),
+        (.geluNew, 1, 0.8411920),
+        (.geluPytorchTanh, -2, -0.04540231),
+        (.relu, -3, 0),
+        (.silu, 2, 1.7615942),
+        (.quickGelu, 1, 0.8457957),
+    ])
+    func activationsMatchReferenceValues(_ activation: Activation, _ x: Float, _ expected: Float) {
+        var m = Matrix(rows: 1, cols: 1, data: [x])
+        activation.apply(&m)
+        #expect(abs(m[0, 0] - expected) < 1e-6)
+    }
+
+    @Test func logSoftmaxRowsSumToOne() {
+        let p = logSoftmax(Matrix(rows: 2, cols: 3, data: [1, 2, 3, 1000, 0, -1000]))
+        for r in 0..<2 { #expect(abs(p.row(r).reduce(0) { $0 + exp($1) } - 1) < 1e-6) }
+        #expect(abs(p[0, 2] - (3 - log(exp(1) + exp(2) + exp(3)))) < 1e-6)
+    }
+}

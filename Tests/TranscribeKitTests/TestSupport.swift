@@ -1,0 +1,52 @@
+import Foundation
+import Testing
+
+@testable import TranscribeKit
+
+/// Files the tests read: Tests/Fixtures (made by scripts/make-fixtures.py and
+/// scripts/make-audio-fixtures.sh) and the real recordings in ../shared/samples.
+enum Fixtures {
+    static let packageRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent()  // TranscribeKitTests
+        .deletingLastPathComponent()  // Tests
+        .deletingLastPathComponent()
+
+    static let root = packageRoot.appendingPathComponent("Tests/Fixtures")
+    static let models = root.appendingPathComponent("models")
+    static let speech = root.appendingPathComponent("speech")
+
+    /// The tiny checkpoints, by directory name.
+    static let modelNames: [String] = {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: models.path)) ?? []
+        return names.filter { FileManager.default.fileExists(atPath: models.path + "/\($0)/config.json") }.sorted()
+    }()
+
+    /// The speech clips, by file stem.
+    static let clipNames: [String] = {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: speech.path)) ?? []
+        return names.filter { $0.hasSuffix(".wav") }.map { String($0.dropLast(4)) }.sorted()
+    }()
+
+    static func model(_ name: String) -> ModelDirectory { ModelDirectory(path: models.path + "/" + name) }
+    static func clip(_ name: String) -> String { speech.path + "/\(name).wav" }
+
+    /// ../shared/samples beside the checkout, if present.
+    static let sharedSamples = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/samples")
+}
+
+/// A fresh directory under the system's temporary directory, removed when `body` returns.
+@discardableResult
+func withTemporaryDirectory<T>(_ body: (URL) throws -> T) throws -> T {
+    let directory = FileManager.default.temporaryDirectory
+        .appendingPathComponent("transcribe-tests-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    return try body(directory)
+}
+
+/// Copies a fixture model to `directory/name` so a test can break it.
+func copyOfModel(_ name: String, in directory: URL) throws -> URL {
+    let copy = directory.appendingPathComponent(name)
+    try FileManager.default.copyItem(at: Fixtures.models.appendingPathComponent(name), to: copy)
+    return copy
+}
