@@ -28,8 +28,7 @@ let package = Package(
         ),
         .target(
             name: "TranscribeKit",
-            dependencies: ["CSndFile", "CSampleRate", "COpenBLAS"],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+            dependencies: ["CSndFile", "CSampleRate", "COpenBLAS"]
         ),
         .executableTarget(
             name: "transcribe",
@@ -40,8 +39,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TranscribeKitTests",
-            dependencies: ["TranscribeKit"],
-            resources: [.copy("Fixtures")]
+            dependencies: ["TranscribeKit"]
         ),
     ]
 )
