@@ -28,7 +28,10 @@ let package = Package(
         ),
         .target(
             name: "TranscribeKit",
-            dependencies: ["CSndFile", "CSampleRate", "COpenBLAS"]
+            dependencies: ["CSndFile", "CSampleRate", "COpenBLAS"],
+            // The engine is optimised in debug builds too: unoptimised SIMD and buffer loops are
+            // ~50x slower, which would make the parity tests take minutes.
+            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
         .executableTarget(
             name: "transcribe",
