@@ -70,7 +70,9 @@ struct Transcribe: ParsableCommand {
     }
 
     func transcribeAll() -> Status {
-        BLAS.setThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        let threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        BLAS.setThreads(threads)
+        Parallel.threads = threads
         let transcriber: Transcriber
         do {
             transcriber = try Transcriber(directory: ModelDirectory.resolve(explicit: model))

@@ -1,5 +1,3 @@
-import Foundation
-
 /// The activations transformers' `ACT2FN` offers that Wav2Vec2 checkpoints use, by their config name.
 public enum Activation: String, Sendable, CaseIterable {
     case gelu
@@ -13,39 +11,38 @@ public enum Activation: String, Sendable, CaseIterable {
     case tanh
     case sigmoid
 
+    /// The activation of 8 values.
+    @inline(__always)
+    func callAsFunction(_ x: Lanes) -> Lanes {
+        switch self {
+        case .gelu:
+            // Exact: x Φ(x) = 0.5 x (1 + erf(x / √2)).
+            return 0.5 * x * (1 + FastMath.erf(x * 0.707_106_77))
+        case .geluNew, .geluPytorchTanh, .geluFast:
+            // 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³))), with 1 + tanh(u) = 2 - 2 / (e^2u + 1).
+            let u = 0.797_884_56 * (x + 0.044_715 * x * x * x)
+            return x * (1 - 1 / (FastMath.exp(2 * u) + 1))
+        case .quickGelu:
+            return x / (1 + FastMath.exp(-1.702 * x))
+        case .relu:
+            return x.replacing(with: 0, where: x .< 0)
+        case .silu, .swish:
+            return x / (1 + FastMath.exp(-x))
+        case .tanh:
+            return 1 - 2 / (FastMath.exp(2 * x) + 1)
+        case .sigmoid:
+            return 1 / (1 + FastMath.exp(-x))
+        }
+    }
+
     /// Applies the activation to every value in place.
     public func apply(_ x: inout Matrix) {
+        let cols = x.cols
         x.data.withUnsafeMutableBufferPointer { values in
-            switch self {
-            case .gelu:
-                // Exact: x * Φ(x) = 0.5 x (1 + erf(x / √2)).
-                for i in 0..<values.count {
-                    let v = values[i]
-                    values[i] = 0.5 * v * (1 + Foundation.erf(v * Float(0.5).squareRoot()))
-                }
-            case .geluNew, .geluPytorchTanh, .geluFast:
-                // Tanh approximation: 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³))).
-                let c = Float((2.0 / Double.pi).squareRoot())
-                for i in 0..<values.count {
-                    let v = values[i]
-                    values[i] = 0.5 * v * (1 + Foundation.tanh(c * (v + 0.044715 * v * v * v)))
-                }
-            case .quickGelu:
-                for i in 0..<values.count {
-                    let v = values[i]
-                    values[i] = v / (1 + Foundation.exp(-1.702 * v))
-                }
-            case .relu:
-                for i in 0..<values.count { values[i] = max(values[i], 0) }
-            case .silu, .swish:
-                for i in 0..<values.count {
-                    let v = values[i]
-                    values[i] = v / (1 + Foundation.exp(-v))
-                }
-            case .tanh:
-                for i in 0..<values.count { values[i] = Foundation.tanh(values[i]) }
-            case .sigmoid:
-                for i in 0..<values.count { values[i] = 1 / (1 + Foundation.exp(-values[i])) }
+            Parallel.forEach(x.rows, grain: 64) { rows in
+                let chunk = UnsafeMutableBufferPointer(
+                    rebasing: values[(rows.lowerBound * cols)..<(rows.upperBound * cols)])
+                FastMath.map(chunk) { self($0) }
             }
         }
     }

@@ -1,16 +1,22 @@
 import COpenBLAS
 
 /// The one door to OpenBLAS: matrix products of row-major Float matrices.
+///
+/// OpenBLAS runs single-threaded; the work is split over threads here (`Parallel`), so that
+/// products, elementwise work and attention heads share one set of threads and no OpenBLAS
+/// worker spins while the other core is busy with something else.
 public enum BLAS {
-    /// Sets the number of threads OpenBLAS uses for every later product.
+    /// Uses `count` threads for products and elementwise work from now on.
     public static func setThreads(_ count: Int) {
-        openblas_set_num_threads(Int32(max(1, count)))
+        _ = singleThreadedKernels
+        Parallel.threads = count
     }
 
-    public static var threads: Int { Int(openblas_get_num_threads()) }
+    private static let singleThreadedKernels: Void = openblas_set_num_threads(1)
 
-    /// `c[m, n] = alpha * a[m, k] @ op(b) + beta * c`, where `op(b)` is `b^T` for a `(n, k)`
-    /// weight (PyTorch's layout) or `b` for a `(k, n)` matrix. Leading dimensions are row strides.
+    /// `c[m, n] = alpha * a[m, k] @ op(b) + beta * c` on the calling thread, where `op(b)` is `b^T`
+    /// for a `(n, k)` weight (PyTorch's layout) or `b` for a `(k, n)` matrix. Leading dimensions
+    /// are row strides.
     @inline(__always)
     static func gemm(
         m: Int, n: Int, k: Int,
@@ -19,6 +25,7 @@ public enum BLAS {
         c: UnsafeMutablePointer<Float>, ldc: Int,
         alpha: Float = 1, beta: Float = 0
     ) {
+        _ = singleThreadedKernels
         guard m > 0, n > 0 else { return }
         guard k > 0 else {
             // An empty sum: only the beta term remains.
@@ -30,6 +37,33 @@ public enum BLAS {
             Int32(m), Int32(n), Int32(k),
             alpha, a, Int32(lda), b, Int32(ldb),
             beta, c, Int32(ldc))
+    }
+
+    /// `gemm` over all threads: each takes a band of output columns (so each packs only its part of
+    /// `b`), or of rows when there are too few columns to share. Every output value is the same
+    /// sum in the same order whatever the thread count.
+    static func parallelGemm(
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
+        c: UnsafeMutablePointer<Float>, ldc: Int,
+        alpha: Float = 1, beta: Float = 0
+    ) {
+        let columnBand = 128
+        if n >= 2 * columnBand {
+            Parallel.forEach(n / 16, grain: columnBand / 16) { bands in
+                let (first, last) = (bands.lowerBound * 16, bands.upperBound == n / 16 ? n : bands.upperBound * 16)
+                gemm(m: m, n: last - first, k: k, a: a, lda: lda,
+                     b: transposeB ? b + first * ldb : b + first, ldb: ldb, transposeB: transposeB,
+                     c: c + first, ldc: ldc, alpha: alpha, beta: beta)
+            }
+        } else {
+            Parallel.forEach(m, grain: 64) { rows in
+                gemm(m: rows.count, n: n, k: k, a: a + rows.lowerBound * lda, lda: lda,
+                     b: b, ldb: ldb, transposeB: transposeB,
+                     c: c + rows.lowerBound * ldc, ldc: ldc, alpha: alpha, beta: beta)
+            }
+        }
     }
 }
 
@@ -46,7 +80,7 @@ public func linear(_ x: Matrix, weight: Tensor, bias: Tensor?) -> Matrix {
             }
         }
         x.data.withUnsafeBufferPointer { input in
-            BLAS.gemm(
+            BLAS.parallelGemm(
                 m: x.rows, n: outFeatures, k: x.cols,
                 a: input.baseAddress!, lda: x.cols,
                 b: weight.pointer, ldb: x.cols, transposeB: true,

@@ -16,7 +16,7 @@ public struct Conv1d: Sendable {
     let bias: Tensor?
 
     /// Output frames gathered per sgemm: bounds the im2col scratch to `block * kernel * in / groups`.
-    static let frameBlock = 1024
+    static let frameBlock = 256
 
     public init(weight: Tensor, bias: Tensor?, stride: Int, padding: Int = 0, groups: Int = 1) {
         precondition(weight.shape.count == 3, "Conv1d weight is (out, in / groups, kernel)")
@@ -56,7 +56,7 @@ public struct Conv1d: Sendable {
         let groupOut = outChannels / groups
         let fieldWidth = kernelSize * groupIn
         let block = min(Self.frameBlock, frames)
-        var columns = [Float](repeating: 0, count: block * fieldWidth)
+        let blocks = (frames + block - 1) / block
 
         y.data.withUnsafeMutableBufferPointer { out in
             let out = out.baseAddress!
@@ -65,33 +65,34 @@ public struct Conv1d: Sendable {
             }
             x.data.withUnsafeBufferPointer { input in
                 let input = input.baseAddress!
-                columns.withUnsafeMutableBufferPointer { columns in
-                    let columns = columns.baseAddress!
-                    for first in Swift.stride(from: 0, to: frames, by: block) {
+                // One task per (block of output frames, group); each thread gathers into its own buffer.
+                Parallel.forEach(blocks * groups, grain: 1) { tasks in
+                    let columns = UnsafeMutablePointer<Float>.allocate(capacity: block * fieldWidth)
+                    defer { columns.deallocate() }
+                    for task in tasks {
+                        let (first, g) = ((task / groups) * block, task % groups)
                         let count = min(block, frames - first)
-                        for g in 0..<groups {
-                            // (count, kernel * groupIn): receptive fields of frames first..<first+count.
-                            for t in 0..<count {
-                                let row = columns + t * fieldWidth
-                                let start = (first + t) * self.stride - padding
-                                for k in 0..<kernelSize {
-                                    let source = start + k
-                                    let destination = row + k * groupIn
-                                    if source >= 0 && source < x.rows {
-                                        destination.update(from: input + source * inChannels + g * groupIn, count: groupIn)
-                                    } else {
-                                        destination.update(repeating: 0, count: groupIn)
-                                    }
+                        // (count, kernel * groupIn): the receptive fields of frames first..<first+count.
+                        for t in 0..<count {
+                            let row = columns + t * fieldWidth
+                            let start = (first + t) * stride - padding
+                            for k in 0..<kernelSize {
+                                let source = start + k
+                                let destination = row + k * groupIn
+                                if source >= 0 && source < x.rows {
+                                    destination.update(from: input + source * inChannels + g * groupIn, count: groupIn)
+                                } else {
+                                    destination.update(repeating: 0, count: groupIn)
                                 }
                             }
-                            // (count, kernel * groupIn) @ (groupOut, kernel * groupIn)^T
-                            BLAS.gemm(
-                                m: count, n: groupOut, k: fieldWidth,
-                                a: columns, lda: fieldWidth,
-                                b: weight.baseAddress + g * groupOut * fieldWidth, ldb: fieldWidth, transposeB: true,
-                                c: out + first * outChannels + g * groupOut, ldc: outChannels,
-                                beta: bias == nil ? 0 : 1)
                         }
+                        // (count, kernel * groupIn) @ (groupOut, kernel * groupIn)^T
+                        BLAS.gemm(
+                            m: count, n: groupOut, k: fieldWidth,
+                            a: columns, lda: fieldWidth,
+                            b: weight.baseAddress + g * groupOut * fieldWidth, ldb: fieldWidth, transposeB: true,
+                            c: out + first * outChannels + g * groupOut, ldc: outChannels,
+                            beta: bias == nil ? 0 : 1)
                     }
                 }
             }

@@ -8,7 +8,8 @@ public func layerNorm(_ x: inout Matrix, weight: Tensor, bias: Tensor, eps: Floa
     let gamma = weight.pointer
     let beta = bias.pointer
     x.data.withUnsafeMutableBufferPointer { data in
-        for row in 0..<x.rows {
+        Parallel.forEach(x.rows, grain: 64) { rows in
+          for row in rows {
             let values = data.baseAddress! + row * cols
             var sum: Float = 0
             for i in 0..<cols { sum += values[i] }
@@ -22,6 +23,7 @@ public func layerNorm(_ x: inout Matrix, weight: Tensor, bias: Tensor, eps: Floa
             for i in 0..<cols {
                 values[i] = (values[i] - mean) * inverseStd * gamma[i] + beta[i]
             }
+          }
         }
     }
 }

@@ -1,19 +1,14 @@
 import Foundation
 
-/// Softmax of each row of a `(rows, cols)` block with row stride `stride`, in place.
+/// Softmax of each row of a `(rows, cols)` block with row stride `stride`, in place, on the
+/// calling thread (attention calls it once per head, heads in parallel).
 func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, cols: Int, stride: Int) {
     for row in 0..<rows {
-        let values = x + row * stride
-        var maximum = -Float.infinity
-        for i in 0..<cols { maximum = max(maximum, values[i]) }
-        var sum: Float = 0
-        for i in 0..<cols {
-            let e = Foundation.exp(values[i] - maximum)
-            values[i] = e
-            sum += e
-        }
-        let inverse = 1 / sum
-        for i in 0..<cols { values[i] *= inverse }
+        let values = UnsafeMutableBufferPointer(start: x + row * stride, count: cols)
+        let maximum = FastMath.maximum(values)
+        FastMath.map(values) { FastMath.exp($0 - maximum) }
+        let inverse = 1 / FastMath.sum(values)
+        FastMath.map(values) { $0 * inverse }
     }
 }
 

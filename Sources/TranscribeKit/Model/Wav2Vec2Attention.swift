@@ -18,33 +18,34 @@ struct Wav2Vec2Attention: Sendable {
     }
 
     /// `(frames, hidden)` -> `(frames, hidden)`; head `h` is columns `h * headDim ..< (h + 1) * headDim`.
+    /// Heads run in parallel, each on one thread from scores to context.
     func callAsFunction(_ x: Matrix) -> Matrix {
         let (frames, hidden) = (x.rows, x.cols)
         guard frames > 0 else { return x }
         let q = qProj(x), k = kProj(x), v = vProj(x)
         let scaling = 1 / Float(headDim).squareRoot()
         var context = Matrix(zeros: frames, hidden)
-        var scores = [Float](repeating: 0, count: frames * frames)
         q.data.withUnsafeBufferPointer { q in
             k.data.withUnsafeBufferPointer { k in
                 v.data.withUnsafeBufferPointer { v in
-                    scores.withUnsafeMutableBufferPointer { scores in
-                        context.data.withUnsafeMutableBufferPointer { context in
-                            for head in 0..<numHeads {
+                    context.data.withUnsafeMutableBufferPointer { context in
+                        let (q, k, v, context) = (q.baseAddress!, k.baseAddress!, v.baseAddress!, context.baseAddress!)
+                        Parallel.forEach(numHeads, grain: 1) { heads in
+                            let scores = UnsafeMutablePointer<Float>.allocate(capacity: frames * frames)
+                            defer { scores.deallocate() }
+                            for head in heads {
                                 let column = head * headDim
                                 // (frames, headDim) @ (frames, headDim)^T * scaling -> (frames, frames)
                                 BLAS.gemm(
                                     m: frames, n: frames, k: headDim,
-                                    a: q.baseAddress! + column, lda: hidden,
-                                    b: k.baseAddress! + column, ldb: hidden, transposeB: true,
-                                    c: scores.baseAddress!, ldc: frames, alpha: scaling)
-                                softmaxRows(scores.baseAddress!, rows: frames, cols: frames, stride: frames)
-                                // (frames, frames) @ (frames, headDim) -> context columns of this head
+                                    a: q + column, lda: hidden, b: k + column, ldb: hidden, transposeB: true,
+                                    c: scores, ldc: frames, alpha: scaling)
+                                softmaxRows(scores, rows: frames, cols: frames, stride: frames)
+                                // (frames, frames) @ (frames, headDim) -> this head's context columns
                                 BLAS.gemm(
                                     m: frames, n: headDim, k: frames,
-                                    a: scores.baseAddress!, lda: frames,
-                                    b: v.baseAddress! + column, ldb: hidden, transposeB: false,
-                                    c: context.baseAddress! + column, ldc: hidden)
+                                    a: scores, lda: frames, b: v + column, ldb: hidden, transposeB: false,
+                                    c: context + column, ldc: hidden)
                             }
                         }
                     }

@@ -1,0 +1,98 @@
+/// Vectorised exp and erf for the elementwise hot spots (softmax, GELU): 8 lanes at a time,
+/// branch-free, with no Float -> Int conversion that could trap on NaN or infinity.
+typealias Lanes = SIMD8<Float>
+
+enum FastMath {
+    /// e^x to about 2 ulp (Cephes' expf polynomial on x - n ln 2, scaled by 2^n through the
+    /// exponent bits). Inputs are clamped to [-87.3, 88.3]: exp(-inf) gives ~1e-38, not 0.
+    @inline(__always)
+    static func exp(_ x: Lanes) -> Lanes {
+        let high = Lanes(repeating: 88.3), low = Lanes(repeating: -87.3)
+        var v = x.replacing(with: high, where: .!(x .< high))  // NaN -> high as well
+        v.replace(with: low, where: v .< low)
+        // n = round(v / ln 2), read from the low mantissa bits of v / ln 2 + 1.5 * 2^23.
+        let shifter = Lanes(repeating: 12_582_912)
+        let t = v * 1.442_695_04 + shifter
+        let n = t - shifter
+        let r = v - n * 0.693_359_375 + n * 2.121_944_4e-4
+        var p = Lanes(repeating: 1.987_569_15e-4)
+        p = p * r + 1.398_199_950_7e-3
+        p = p * r + 8.333_451_907_3e-3
+        p = p * r + 4.166_579_589_4e-2
+        p = p * r + 1.666_666_545_9e-1
+        p = p * r + 5.000_000_120_1e-1
+        p = p * (r * r) + r + 1
+        let exponent = (unsafeBitCast(t, to: SIMD8<Int32>.self) &- 0x4B40_0000 &+ 127) &<< 23
+        return p * unsafeBitCast(exponent, to: Lanes.self)
+    }
+
+    /// erf(x) with absolute error below 1.5e-7 (Abramowitz and Stegun 7.1.26).
+    @inline(__always)
+    static func erf(_ x: Lanes) -> Lanes {
+        let a = x.replacing(with: -x, where: x .< 0)
+        let t = 1 / (1 + 0.327_591_1 * a)
+        var p = Lanes(repeating: 1.061_405_429)
+        p = p * t - 1.453_152_027
+        p = p * t + 1.421_413_741
+        p = p * t - 0.284_496_736
+        p = p * t + 0.254_829_592
+        let y: Lanes = 1 - p * t * exp(-(a * a))
+        return y.replacing(with: -y, where: x .< 0)
+    }
+
+    /// The largest value (-infinity for none; NaN is skipped).
+    @inline(__always)
+    static func maximum(_ values: UnsafeMutableBufferPointer<Float>) -> Float {
+        guard let base = values.baseAddress else { return -.infinity }
+        var lanes = Lanes(repeating: -.infinity)
+        var i = 0
+        while i + 8 <= values.count {
+            let v = UnsafeRawPointer(base + i).loadUnaligned(as: Lanes.self)
+            lanes.replace(with: v, where: v .> lanes)
+            i += 8
+        }
+        var result = lanes.max()
+        while i < values.count {
+            if base[i] > result { result = base[i] }
+            i += 1
+        }
+        return result
+    }
+
+    /// The sum of the values, 8 partial sums at a time.
+    @inline(__always)
+    static func sum(_ values: UnsafeMutableBufferPointer<Float>) -> Float {
+        guard let base = values.baseAddress else { return 0 }
+        var lanes = Lanes()
+        var i = 0
+        while i + 8 <= values.count {
+            lanes += UnsafeRawPointer(base + i).loadUnaligned(as: Lanes.self)
+            i += 8
+        }
+        var result = lanes.sum()
+        while i < values.count {
+            result += base[i]
+            i += 1
+        }
+        return result
+    }
+
+    /// Applies `f` to every value of `values`, 8 at a time; the tail goes through a padded vector.
+    @inline(__always)
+    static func map(_ values: UnsafeMutableBufferPointer<Float>, _ f: (Lanes) -> Lanes) {
+        guard let base = values.baseAddress else { return }
+        let count = values.count
+        var i = 0
+        while i + 8 <= count {
+            let raw = UnsafeMutableRawPointer(base + i)
+            raw.storeBytes(of: f(raw.loadUnaligned(as: Lanes.self)), as: Lanes.self)
+            i += 8
+        }
+        if i < count {
+            var tail = Lanes()
+            for j in i..<count { tail[j - i] = base[j] }
+            let result = f(tail)
+            for j in i..<count { base[j] = result[j - i] }
+        }
+    }
+}
