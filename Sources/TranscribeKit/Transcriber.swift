@@ -19,11 +19,20 @@ public final class Transcriber: Sendable {
     public let model: Wav2Vec2ForCTC
     public let preprocessor: PreprocessorConfig
     public let decoder: CTCGreedyDecoder
+    /// Longest input computed in one pass, and the context each window of a longer one carries.
+    public let maximumWindowSeconds: Double
+    public let contextSeconds: Double
 
     /// Loads config.json, vocab.json, model.safetensors and, where present,
     /// preprocessor_config.json and tokenizer_config.json.
-    public init(directory: ModelDirectory) throws {
+    public init(
+        directory: ModelDirectory,
+        maximumWindowSeconds: Double = WindowPlan.maximumWindowSeconds,
+        contextSeconds: Double = WindowPlan.contextSeconds
+    ) throws {
         try directory.checkLayout()
+        self.maximumWindowSeconds = maximumWindowSeconds
+        self.contextSeconds = contextSeconds
         self.directory = directory
         let config = try Wav2Vec2Config(contentsOf: directory.file("config.json"))
         let vocabulary = try Vocabulary(
@@ -43,9 +52,29 @@ public final class Transcriber: Sendable {
     /// The rate the model takes its samples at.
     public var sampleRate: Int { preprocessor.samplingRate }
 
-    /// Transcribes mono samples at `sampleRate`, in one pass.
+    /// `(frames, vocab)` logits for mono samples at `sampleRate`: one pass up to 30 s, overlapping
+    /// windows beyond (`WindowPlan`). The input is normalised as a whole, as transformers does.
+    public func logits(samples: [Float]) -> Matrix {
+        let input = preprocessor.inputValues(samples)
+        let plan = WindowPlan(
+            samples: input.count, config: model.config, sampleRate: sampleRate,
+            maximumWindowSeconds: maximumWindowSeconds, contextSeconds: contextSeconds)
+        if plan.windows.count == 1 { return model(input) }
+        var logits = Matrix(zeros: plan.frames, model.config.vocabSize)
+        let vocab = logits.cols
+        for window in plan.windows {
+            let windowLogits = model(Array(input[window.samples]))
+            let rows = (window.kept.lowerBound - window.firstFrame)..<(window.kept.upperBound - window.firstFrame)
+            logits.data.replaceSubrange(
+                (window.kept.lowerBound * vocab)..<(window.kept.upperBound * vocab),
+                with: windowLogits.data[(rows.lowerBound * vocab)..<(rows.upperBound * vocab)])
+        }
+        return logits
+    }
+
+    /// Transcribes mono samples at `sampleRate`.
     public func transcribe(samples: [Float]) -> Transcription {
-        let logProbs = logSoftmax(model(preprocessor.inputValues(samples)))
+        let logProbs = logSoftmax(logits(samples: samples))
         let tokens = decoder.tokens(decoder.bestPath(logProbs))
         return Transcription(
             text: decoder.text(tokens), logProbs: logProbs, tokens: tokens,

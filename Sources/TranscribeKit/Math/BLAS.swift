@@ -39,9 +39,10 @@ public enum BLAS {
             beta, c, Int32(ldc))
     }
 
-    /// `gemm` over all threads: each takes a band of output columns (so each packs only its part of
-    /// `b`), or of rows when there are too few columns to share. Every output value is the same
-    /// sum in the same order whatever the thread count.
+    /// `gemm` over all threads. The product is cut into pieces that depend on the shapes only,
+    /// never on the thread count: bands of about 384 output columns (each packs only its part of
+    /// `b`), or blocks of 128 rows when there are too few columns to share. Each piece is one
+    /// sgemm, so every output value is the same sum in the same order for any number of threads.
     static func parallelGemm(
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int,
@@ -49,19 +50,26 @@ public enum BLAS {
         c: UnsafeMutablePointer<Float>, ldc: Int,
         alpha: Float = 1, beta: Float = 0
     ) {
-        let columnBand = 128
-        if n >= 2 * columnBand {
-            Parallel.forEach(n / 16, grain: columnBand / 16) { bands in
-                let (first, last) = (bands.lowerBound * 16, bands.upperBound == n / 16 ? n : bands.upperBound * 16)
-                gemm(m: m, n: last - first, k: k, a: a, lda: lda,
-                     b: transposeB ? b + first * ldb : b + first, ldb: ldb, transposeB: transposeB,
-                     c: c + first, ldc: ldc, alpha: alpha, beta: beta)
+        if n >= 2 * 384 {
+            let bands = n / 384
+            func edge(_ band: Int) -> Int { band == bands ? n : (n * band / bands) / 16 * 16 }
+            Parallel.forEach(bands, grain: 1) { range in
+                for band in range {
+                    let (first, last) = (edge(band), edge(band + 1))
+                    gemm(m: m, n: last - first, k: k, a: a, lda: lda,
+                         b: transposeB ? b + first * ldb : b + first, ldb: ldb, transposeB: transposeB,
+                         c: c + first, ldc: ldc, alpha: alpha, beta: beta)
+                }
             }
         } else {
-            Parallel.forEach(m, grain: 64) { rows in
-                gemm(m: rows.count, n: n, k: k, a: a + rows.lowerBound * lda, lda: lda,
-                     b: b, ldb: ldb, transposeB: transposeB,
-                     c: c + rows.lowerBound * ldc, ldc: ldc, alpha: alpha, beta: beta)
+            let rowBlock = 128
+            Parallel.forEach((m + rowBlock - 1) / rowBlock, grain: 1) { range in
+                for block in range {
+                    let rows = (block * rowBlock)..<min(m, (block + 1) * rowBlock)
+                    gemm(m: rows.count, n: n, k: k, a: a + rows.lowerBound * lda, lda: lda,
+                         b: b, ldb: ldb, transposeB: transposeB,
+                         c: c + rows.lowerBound * ldc, ldc: ldc, alpha: alpha, beta: beta)
+                }
             }
         }
     }

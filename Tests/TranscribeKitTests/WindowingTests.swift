@@ -1,0 +1,76 @@
+import Foundation
+import Testing
+
+@testable import TranscribeKit
+
+@Suite struct WindowingTests {
+    static let base = Wav2Vec2Config()  // facebook/wav2vec2-base-960h's conv stack: 320 samples a frame
+
+    /// Every frame of the one pass is kept from exactly one window, in order; each window is at
+    /// most the maximum length and yields exactly the frames it is said to.
+    @Test(arguments: [0, 399, 400, 16_000 * 30, 16_000 * 30 + 1, 16_000 * 31 + 77, 16_000 * 95 + 123, 16_000 * 600, 16_000 * 3600])
+    func windowsCoverEveryFrameOnce(_ samples: Int) {
+        let plan = WindowPlan(samples: samples, config: Self.base, sampleRate: 16_000)
+        #expect(plan.frames == Self.base.frameCount(samples: samples))
+        var next = 0
+        for window in plan.windows {
+            #expect(window.kept.lowerBound == next)
+            next = window.kept.upperBound
+            #expect(window.samples.lowerBound == window.firstFrame * Self.base.samplesPerFrame)
+            #expect(window.samples.upperBound <= samples)
+            #expect(window.samples.count <= 30 * 16_000 + Self.base.samplesPerFrame)
+            let produced = window.firstFrame..<(window.firstFrame + Self.base.frameCount(samples: window.samples.count))
+            #expect(produced.contains(window.kept.lowerBound) || window.kept.isEmpty)
+            #expect(produced.upperBound >= window.kept.upperBound)
+        }
+        #expect(next == plan.frames)
+        if samples <= 30 * 16_000 { #expect(plan.windows.count == 1) }
+    }
+
+    @Test func windowsCarryContextOnBothSides() {
+        let plan = WindowPlan(samples: 16_000 * 100, config: Self.base, sampleRate: 16_000)
+        let context = Int(WindowPlan.contextSeconds * 16_000) / Self.base.samplesPerFrame
+        for window in plan.windows.dropFirst() { #expect(window.kept.lowerBound - window.firstFrame == context) }
+        for window in plan.windows.dropLast() {
+            let produced = Self.base.frameCount(samples: window.samples.count)
+            #expect(window.firstFrame + produced - window.kept.upperBound == context)
+        }
+    }
+
+    /// Windowed inference on a fixture clip against the one pass: the same frames, and the same
+    /// values wherever a frame's window holds the whole input (here: none cut).
+    @Test(arguments: Fixtures.modelNames)
+    func windowedOutputHasTheOnePassFrames(_ name: String) throws {
+        let samples = try loadAudio(path: Fixtures.clip("quick_brown_fox"), sampleRate: 16_000)
+        let onePass = try Transcriber(directory: Fixtures.model(name)).logits(samples: samples)
+        let windowed = try Transcriber(directory: Fixtures.model(name), maximumWindowSeconds: 1.0, contextSeconds: 0.25)
+            .logits(samples: samples)
+        #expect(windowed.rows == onePass.rows && windowed.cols == onePass.cols)
+        // Cut into ~1 s windows, attention sees less of the input; most frames still agree (82-90%
+        // here; a stitch one frame off drops to about the share of blank frames).
+        let decoder = try Transcriber(directory: Fixtures.model(name)).decoder
+        let agreement = zip(decoder.bestPath(windowed), decoder.bestPath(onePass)).filter { $0 == $1 }.count
+        #expect(Double(agreement) / Double(onePass.rows) > 0.75, "argmax agreement \(agreement)/\(onePass.rows)")
+    }
+}
+
+@Suite struct ThreadCountTests {
+    /// Work is split over threads by output columns, rows, heads or frame blocks, never inside a
+    /// sum, so every thread count gives bit-identical output.
+    @Test(arguments: Fixtures.modelNames)
+    func outputIsIdenticalForEveryThreadCount(_ name: String) throws {
+        let transcriber = try Transcriber(directory: Fixtures.model(name))
+        let samples = try loadAudio(path: Fixtures.clip("numbers"), sampleRate: 16_000)
+        let saved = Parallel.threads
+        defer { BLAS.setThreads(saved) }
+        var outputs: [[Float]] = []
+        for threads in [1, 2, 3, 8] {
+            BLAS.setThreads(threads)
+            outputs.append(transcriber.logits(samples: samples).data)
+        }
+        for output in outputs.dropFirst() {
+            try #require(output.count == outputs[0].count)
+            #expect(zip(output, outputs[0]).filter { $0.0.bitPattern != $0.1.bitPattern }.isEmpty)
+        }
+    }
+}
