@@ -44,6 +44,18 @@ struct Transcribe: ParsableCommand {
     func validate() throws {
         guard (threads ?? 1) > 0 else { throw ValidationError("--threads must be at least 1") }
         guard !files.isEmpty else { throw ValidationError("Missing expected argument '<file> ...'") }
+        if emissions != nil {
+            var seen: [String: String] = [:]
+            for file in files {
+                if let other = seen.updateValue(file, forKey: Self.stem(file)) {
+                    throw ValidationError("\(other) and \(file) would both write \(Self.stem(file)).npy to --emissions")
+                }
+            }
+        }
+    }
+
+    static func stem(_ file: String) -> String {
+        URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
     }
 
     enum Status: Int32 {
@@ -94,13 +106,15 @@ struct Transcribe: ParsableCommand {
             do {
                 let transcription = try transcriber.transcribe(file: file)
                 if let emissions {
-                    let stem = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
-                    try writeAtomically(Npy.encode(transcription.logProbs), to: "\(emissions)/\(stem).npy")
+                    try writeAtomically(Npy.encode(transcription.logProbs), to: "\(emissions)/\(Self.stem(file)).npy")
                 }
                 print(transcription.text)
+            } catch let error as AudioError {
+                failures += 1
+                Self.printError("transcribe: \(file): \(error.reason)")
             } catch {
                 failures += 1
-                Self.printError("transcribe: \(file): \(error)")
+                Self.printError("transcribe: \(file): \(error.localizedDescription)")
             }
         }
         return failures == 0 ? .success : .someInputsFailed

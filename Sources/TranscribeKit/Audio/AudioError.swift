@@ -21,4 +21,14 @@ public enum AudioError: Error, CustomStringConvertible, Equatable, Sendable {
             "cannot resample '\(path)' from \(from) Hz to \(to) Hz: \(reason)"
         }
     }
+
+    /// The reason alone, for a message that names the file already: `transcribe: FILE: reason`.
+    public var reason: String {
+        switch self {
+        case .cannotOpen(_, let reason): "cannot open: \(reason)"
+        case .unsupportedLayout(_, let reason): "unsupported audio layout: \(reason)"
+        case .readFailed(_, let reason): "cannot read audio: \(reason)"
+        case .cannotResample(_, let from, let to, let reason): "cannot resample from \(from) Hz to \(to) Hz: \(reason)"
+        }
+    }
 }
