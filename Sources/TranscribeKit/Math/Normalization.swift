@@ -28,38 +28,56 @@ public func layerNorm(_ x: inout Matrix, weight: Tensor, bias: Tensor, eps: Floa
     }
 }
 
-/// `nn.GroupNorm` with one group per channel, as the first convolution of the "group" feature
-/// encoder uses it: each channel (column of the `(frames, channels)` matrix) is normalised over time.
-public func channelNorm(_ x: inout Matrix, weight: Tensor, bias: Tensor, eps: Float) {
-    let (rows, cols) = (x.rows, x.cols)
-    precondition(weight.count == cols && bias.count == cols, "channelNorm: weight must match the channels")
-    guard rows > 0 else { return }
-    // Sums in Double: a channel of a 30 s input has ~100k values.
-    var mean = [Double](repeating: 0, count: cols)
-    var variance = [Double](repeating: 0, count: cols)
-    x.data.withUnsafeMutableBufferPointer { data in
+/// Per-channel mean and (biased) variance over time of a `(frames, channels)` matrix.
+public struct ChannelStatistics: Sendable, Equatable {
+    public var mean: [Double]
+    public var variance: [Double]
+
+    /// Sums in Double: a channel of a 30 s input has ~100k values.
+    public init(of x: Matrix) {
+        let (rows, cols) = (x.rows, x.cols)
+        mean = [Double](repeating: 0, count: cols)
+        variance = [Double](repeating: 0, count: cols)
+        guard rows > 0 else { return }
         for row in 0..<rows {
-            let values = data.baseAddress! + row * cols
-            for c in 0..<cols { mean[c] += Double(values[c]) }
+            for c in 0..<cols { mean[c] += Double(x.data[row * cols + c]) }
         }
         for c in 0..<cols { mean[c] /= Double(rows) }
         for row in 0..<rows {
-            let values = data.baseAddress! + row * cols
             for c in 0..<cols {
-                let d = Double(values[c]) - mean[c]
+                let d = Double(x.data[row * cols + c]) - mean[c]
                 variance[c] += d * d
             }
         }
-        var scale = [Float](repeating: 0, count: cols)
-        var shift = [Float](repeating: 0, count: cols)
-        for c in 0..<cols {
-            let inverseStd = 1 / (variance[c] / Double(rows) + Double(eps)).squareRoot()
-            scale[c] = Float(inverseStd) * weight.pointer[c]
-            shift[c] = bias.pointer[c] - Float(mean[c]) * scale[c]
-        }
-        for row in 0..<rows {
-            let values = data.baseAddress! + row * cols
-            for c in 0..<cols { values[c] = values[c] * scale[c] + shift[c] }
+        for c in 0..<cols { variance[c] /= Double(rows) }
+    }
+
+    public init(mean: [Double], variance: [Double]) {
+        self.mean = mean
+        self.variance = variance
+    }
+}
+
+/// `nn.GroupNorm` with one group per channel, as the first convolution of the "group" feature
+/// encoder uses it: each channel (column of the `(frames, channels)` matrix) normalised over time,
+/// with the statistics of `x` itself or, when `x` is a slice of a longer input, of the whole.
+public func channelNorm(_ x: inout Matrix, weight: Tensor, bias: Tensor, eps: Float, statistics: ChannelStatistics? = nil) {
+    let cols = x.cols
+    precondition(weight.count == cols && bias.count == cols, "channelNorm: weight must match the channels")
+    let statistics = statistics ?? ChannelStatistics(of: x)
+    var scale = [Float](repeating: 0, count: cols)
+    var shift = [Float](repeating: 0, count: cols)
+    for c in 0..<cols {
+        let inverseStd = 1 / (statistics.variance[c] + Double(eps)).squareRoot()
+        scale[c] = Float(inverseStd) * weight.pointer[c]
+        shift[c] = bias.pointer[c] - Float(statistics.mean[c]) * scale[c]
+    }
+    x.data.withUnsafeMutableBufferPointer { data in
+        Parallel.forEach(x.rows, grain: 256) { rows in
+            for row in rows {
+                let values = data.baseAddress! + row * cols
+                for c in 0..<cols { values[c] = values[c] * scale[c] + shift[c] }
+            }
         }
     }
 }

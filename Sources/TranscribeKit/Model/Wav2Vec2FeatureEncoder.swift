@@ -16,11 +16,13 @@ struct Wav2Vec2FeatureEncoder: Sendable {
         let layerNorm: Norm
         let activation: Activation
 
-        func callAsFunction(_ x: Matrix) -> Matrix {
+        /// `statistics`: the GroupNorm's per-channel statistics over the whole input, when `x` is a slice.
+        func callAsFunction(_ x: Matrix, statistics: ChannelStatistics? = nil) -> Matrix {
             var h = conv(x)
             switch layerNorm {
             case .none: break
-            case .group(let weight, let bias): channelNorm(&h, weight: weight, bias: bias, eps: torchNormEps)
+            case .group(let weight, let bias):
+                channelNorm(&h, weight: weight, bias: bias, eps: torchNormEps, statistics: statistics)
             case .layer(let weight, let bias): TranscribeKit.layerNorm(&h, weight: weight, bias: bias, eps: torchNormEps)
             }
             activation.apply(&h)
@@ -29,6 +31,13 @@ struct Wav2Vec2FeatureEncoder: Sendable {
     }
 
     let convLayers: [ConvLayer]
+    /// Input samples per output frame, and the samples one output frame sees.
+    let samplesPerFrame: Int
+    let receptiveField: Int
+
+    /// Output frames computed at a time: bounds the largest intermediate (the first layer's output,
+    /// 64 x 512 values per output frame for base) to ~50 MB.
+    static let chunkFrames = 384
 
     init(_ weights: WeightStore, _ prefix: String, config: Wav2Vec2Config) throws {
         var inChannels = 1
@@ -57,13 +66,70 @@ struct Wav2Vec2FeatureEncoder: Sendable {
             inChannels = outChannels
         }
         convLayers = layers
+        samplesPerFrame = config.samplesPerFrame
+        receptiveField = config.receptiveField
     }
 
-    /// `(samples,)` -> `(frames, conv_dim[-1])`
+    /// `(samples,)` -> `(frames, conv_dim[-1])`, in chunks of output frames, each from just the
+    /// samples it sees: chunk boundaries fall on multiples of every layer's stride, so the stitched
+    /// frames are those of one pass.
     func callAsFunction(_ samples: [Float]) -> Matrix {
-        var h = Matrix(rows: samples.count, cols: 1, data: samples)
-        for layer in convLayers { h = layer(h) }
-        return h
+        let frames = samples.count < receptiveField ? 0 : (samples.count - receptiveField) / samplesPerFrame + 1
+        var features = Matrix(zeros: frames, convLayers[convLayers.count - 1].conv.outChannels)
+        guard frames > 0 else { return features }
+        let statistics = firstLayerStatistics(samples)
+        for first in Swift.stride(from: 0, to: frames, by: Self.chunkFrames) {
+            let last = min(first + Self.chunkFrames, frames)
+            let input = samples[(first * samplesPerFrame)..<((last - 1) * samplesPerFrame + receptiveField)]
+            var h = Matrix(rows: input.count, cols: 1, data: Array(input))
+            for (index, layer) in convLayers.enumerated() { h = layer(h, statistics: index == 0 ? statistics : nil) }
+            features.data.replaceSubrange((first * features.cols)..<(last * features.cols), with: h.data)
+        }
+        return features
+    }
+
+    /// The first layer's GroupNorm statistics over the whole input, from the samples alone.
+    /// Channel c of the conv at frame t is `w_c · x_t + b_c`, `x_t` the t-th window of `kernel`
+    /// samples, so its mean is `w_c · m + b_c` and its variance `w_c^T S w_c - (w_c · m)^2`, with
+    /// `m` and `S` the mean window and mean outer product of the windows: kernel and kernel² sums.
+    func firstLayerStatistics(_ samples: [Float]) -> ChannelStatistics? {
+        let layer = convLayers[0]
+        guard case .group = layer.layerNorm else { return nil }
+        let (kernel, stride, channels) = (layer.conv.kernelSize, layer.conv.stride, layer.conv.outChannels)
+        let frames = layer.conv.outputLength(samples.count)
+        var m = [Double](repeating: 0, count: kernel)
+        var s = [Double](repeating: 0, count: kernel * kernel)
+        samples.withUnsafeBufferPointer { x in
+            for t in 0..<frames {
+                let window = x.baseAddress! + t * stride
+                for i in 0..<kernel {
+                    let xi = Double(window[i])
+                    m[i] += xi
+                    for j in i..<kernel { s[i * kernel + j] += xi * Double(window[j]) }
+                }
+            }
+        }
+        for i in 0..<kernel {
+            m[i] /= Double(frames)
+            for j in i..<kernel {
+                s[i * kernel + j] /= Double(frames)
+                s[j * kernel + i] = s[i * kernel + j]
+            }
+        }
+        var statistics = ChannelStatistics(mean: [Double](repeating: 0, count: channels), variance: [Double](repeating: 0, count: channels))
+        // In channels is 1, so the reordered weight (out, kernel, 1) is the checkpoint's (out, 1, kernel).
+        let w = layer.conv.weight.baseAddress
+        for c in 0..<channels {
+            var mean = 0.0, square = 0.0
+            for i in 0..<kernel {
+                let wi = Double(w[c * kernel + i])
+                mean += wi * m[i]
+                for j in 0..<kernel { square += wi * s[i * kernel + j] * Double(w[c * kernel + j]) }
+            }
+            statistics.mean[c] = mean + Double(layer.conv.bias?.pointer[c] ?? 0)
+            statistics.variance[c] = max(0, square - mean * mean)
+        }
+        return statistics
     }
 }
 
