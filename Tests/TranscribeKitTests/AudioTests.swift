@@ -137,7 +137,25 @@ import Testing
             #expect(samples.count == 3)
             #expect(samples[0].isNaN && samples[1].isNaN)
             #expect(samples[2] == 0.75)
+            // Decoding for the model refuses them with a reason rather than transcribing garbage.
+            #expect(throws: AudioError.readFailed(path: directory.appendingPathComponent("nan.wav").path,
+                                                  reason: "2 samples are NaN or infinite")) {
+                _ = try DecodedAudio(path: directory.appendingPathComponent("nan.wav").path)
+            }
         }
+    }
+
+    /// Audio held in memory (standard input) decodes to the same samples as the file, for every
+    /// container, also those libsndfile reads by seeking.
+    @Test(arguments: ["stereo-s16.wav", "stereo.flac", "stereo.ogg", "stereo.opus", "stereo.mp3"])
+    func audioInMemoryDecodesAsTheFile(_ name: String) throws {
+        let path = AudioFixture.path(name)
+        let fromFile = try DecodedAudio(path: path)
+        let fromMemory = try DecodedAudio(data: Data(contentsOf: URL(fileURLWithPath: path)), name: "-")
+        #expect(fromMemory.samples == fromFile.samples)
+        #expect(fromMemory.sampleRate == fromFile.sampleRate)
+        #expect(throws: AudioError.self) { _ = try DecodedAudio(data: Data("not audio".utf8), name: "-") }
+        #expect(throws: AudioError.cannotOpen(path: "-", reason: "no data")) { _ = try DecodedAudio(data: Data(), name: "-") }
     }
 
     /// A header claiming 4 GB of data in front of 100 frames yields those 100 frames.

@@ -18,6 +18,8 @@ public final class AudioFile {
     public let formatDescription: String
 
     private let handle: OpaquePointer
+    /// The bytes behind a handle opened from memory; libsndfile reads them through `virtualIO`.
+    private let memory: MemoryStream?
 
     /// Interleaved samples decoded per `sf_readf_float` call (512 KiB of Float).
     private static let chunkSamples = 1 << 17
@@ -37,6 +39,31 @@ public final class AudioFile {
                 reason: "\(info.channels) channels at \(info.samplerate) Hz")
         }
         self.handle = handle
+        memory = nil
+        sampleRate = Int(info.samplerate)
+        channels = Int(info.channels)
+        frames = info.frames
+        formatDescription = Self.describe(format: info.format)
+    }
+
+    /// Opens audio held in memory (read from standard input, say); `name` stands for the path
+    /// in errors. Every format works, also those that need to seek.
+    public init(data: Data, name: String) throws(AudioError) {
+        path = name
+        guard !data.isEmpty else { throw .cannotOpen(path: name, reason: "no data") }
+        let stream = MemoryStream(data)
+        var info = SF_INFO()
+        Self.openLock.lock()
+        let opened = sf_open_virtual(&MemoryStream.virtualIO, Int32(SFM_READ), &info, Unmanaged.passUnretained(stream).toOpaque())
+        let failure = opened == nil ? Self.message(sf_strerror(nil)) : nil
+        Self.openLock.unlock()
+        guard let handle = opened else { throw .cannotOpen(path: name, reason: failure ?? "unknown error") }
+        guard info.channels > 0, info.samplerate > 0 else {
+            sf_close(handle)
+            throw .unsupportedLayout(path: name, reason: "\(info.channels) channels at \(info.samplerate) Hz")
+        }
+        self.handle = handle
+        memory = stream
         sampleRate = Int(info.samplerate)
         channels = Int(info.channels)
         frames = info.frames
@@ -126,4 +153,44 @@ public final class AudioFile {
         guard let text else { return "unknown error" }
         return String(cString: text).trimmingCharacters(in: .whitespacesAndNewlines)
     }
+}
+
+/// Bytes in memory behind libsndfile's virtual I/O callbacks.
+private final class MemoryStream {
+    let bytes: [UInt8]
+    var position = 0
+
+    init(_ data: Data) { bytes = [UInt8](data) }
+
+    static func from(_ pointer: UnsafeMutableRawPointer?) -> MemoryStream {
+        Unmanaged<MemoryStream>.fromOpaque(pointer!).takeUnretainedValue()
+    }
+
+    nonisolated(unsafe) static var virtualIO = SF_VIRTUAL_IO(
+        get_filelen: { user in sf_count_t(MemoryStream.from(user).bytes.count) },
+        seek: { offset, whence, user in
+            let stream = MemoryStream.from(user)
+            let base: Int
+            switch whence {
+            case SEEK_CUR: base = stream.position
+            case SEEK_END: base = stream.bytes.count
+            default: base = 0
+            }
+            let target = base + Int(offset)
+            guard target >= 0 else { return -1 }
+            stream.position = target
+            return sf_count_t(target)
+        },
+        read: { destination, count, user in
+            let stream = MemoryStream.from(user)
+            let available = max(0, min(Int(count), stream.bytes.count - stream.position))
+            guard available > 0, let destination else { return 0 }
+            stream.bytes.withUnsafeBytes { source in
+                destination.copyMemory(from: source.baseAddress! + stream.position, byteCount: available)
+            }
+            stream.position += available
+            return sf_count_t(available)
+        },
+        write: { _, _, _ in 0 },
+        tell: { user in sf_count_t(MemoryStream.from(user).position) })
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// One decoded input file: mono samples at the file's own rate, and what the header said.
 public struct DecodedAudio: Sendable, Equatable {
     public let path: String
@@ -13,12 +15,24 @@ public struct DecodedAudio: Sendable, Equatable {
     public var duration: Double { Double(samples.count) / Double(sampleRate) }
 
     public init(path: String) throws(AudioError) {
-        let file = try AudioFile(path: path)
-        self.path = path
+        try self.init(file: AudioFile(path: path))
+    }
+
+    /// Audio held in memory (standard input); `name` stands for the path in errors.
+    public init(data: Data, name: String) throws(AudioError) {
+        try self.init(file: AudioFile(data: data, name: name))
+    }
+
+    private init(file: AudioFile) throws(AudioError) {
+        path = file.path
         sampleRate = file.sampleRate
         channels = file.channels
         formatDescription = file.formatDescription
         samples = try file.readMono()
+        let invalid = samples.lazy.filter { !$0.isFinite }.count
+        if invalid > 0 {
+            throw .readFailed(path: file.path, reason: "\(invalid) samples are NaN or infinite")
+        }
     }
 
     /// The samples at `targetRate` Hz.
