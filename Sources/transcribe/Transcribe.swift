@@ -10,8 +10,9 @@ struct Transcribe: ParsableCommand {
         abstract: "Transcribe speech in audio files with a Wav2Vec2 CTC model.",
         discussion: """
             Reads WAV, FLAC, OGG/Vorbis, Opus, MP3 and every other format libsndfile knows, mixes \
-            down to mono and resamples to the model's rate. Transcripts go to stdout, one line per \
-            file in input order; errors go to stderr as `transcribe: FILE: reason`.
+            down to mono and resamples to the model's rate. Results go to stdout in input order \
+            (with several inputs, txt lines read FILE<tab>TRANSCRIPT); progress and errors go to \
+            stderr, each failure as one line `transcribe: FILE: reason`.
 
             The model is --model DIR, else $TRANSCRIBE_MODEL, else Models/wav2vec2-base-960h \
             (./Models, the checkout the binary was built in, then $XDG_DATA_HOME/transcribe/models). \
@@ -19,43 +20,78 @@ struct Transcribe: ParsableCommand {
 
             Examples:
               transcribe speech.wav
-              transcribe --model ~/models/wav2vec2-large-960h-lv60-self a.flac b.mp3
-              transcribe --emissions out/ speech.wav   # also writes out/speech.npy
+              transcribe --format srt talk.mp3 > talk.srt
+              transcribe --format json --characters speech.flac
+              cat speech.ogg | transcribe -
+              find corpus -name '*.flac' | transcribe --files-from - --format jsonl > corpus.jsonl
+              transcribe --output-dir out --format vtt --skip-existing --jobs 2 *.wav
+              transcribe --shard 0/4 --files-from list.txt --output-dir out   # machine 1 of 4
+              parallel -j4 transcribe --shard {}/4 --files-from list.txt --output-dir out ::: 0 1 2 3
+              transcribe --emissions logits/ speech.wav   # also writes logits/speech.npy
 
-            Exit status: 0 when every file was transcribed, 1 when some failed (the others are \
-            still transcribed), 2 for usage errors, 3 when the model cannot be loaded.
+            Exit status: 0 when every input was transcribed, 1 when some failed (the others are \
+            still transcribed and written), 2 for usage errors, 3 when the model cannot be loaded.
             """,
         version: "0.1.0")
 
     @Option(name: .long, help: ArgumentHelp("Model directory in Hugging Face layout.", valueName: "dir"))
     var model: String?
 
+    @Option(name: [.customShort("f"), .long], help: "Output format.")
+    var format: OutputFormat = .txt
+
+    @Option(name: [.customShort("o"), .long], help: ArgumentHelp(
+        "Write one file per input, <dir>/<stem>.<format>, each atomically; nothing on stdout.", valueName: "dir"))
+    var outputDir: String?
+
+    @Flag(name: .long, help: "With --output-dir, skip inputs whose output file exists (resume a run).")
+    var skipExisting = false
+
+    @Option(name: .long, help: ArgumentHelp("Read input paths from a file, one per line ('-': stdin).", valueName: "path"))
+    var filesFrom: String?
+
+    @Option(name: [.customShort("j"), .long], help: "Files transcribed at once, sharing one loaded model.")
+    var jobs = 1
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Take every n-th input starting at the k-th (0-based), to split one list over n machines.", valueName: "k/n"))
+    var shard: String?
+
+    @Option(name: .customLong("case"), help: "Letter case of the text, for models that emit upper case only.")
+    var textCase: TextCase?
+
+    @Flag(name: .long, help: "With --format json, add each word's character timings.")
+    var characters = false
+
     @Option(name: .long, help: ArgumentHelp(
         "Also write <dir>/<stem>.npy per input: float32 log-probabilities, shape (frames, vocab).",
         valueName: "dir"))
     var emissions: String?
 
-    @Option(name: .long, help: ArgumentHelp("Threads for matrix products (default: all cores).", valueName: "n"))
+    @Option(name: .long, help: ArgumentHelp("Threads for the matrix work (default: all cores, shared between jobs).", valueName: "n"))
     var threads: Int?
 
-    @Argument(help: ArgumentHelp("Audio files to transcribe.", valueName: "file"))
-    var files: [String]
+    @Flag(name: [.customShort("q"), .long], help: "No progress display on stderr.")
+    var quiet = false
+
+    @Argument(help: ArgumentHelp("Audio files to transcribe; '-' reads one from standard input.", valueName: "file"))
+    var files: [String] = []
 
     func validate() throws {
         guard (threads ?? 1) > 0 else { throw ValidationError("--threads must be at least 1") }
-        guard !files.isEmpty else { throw ValidationError("Missing expected argument '<file> ...'") }
-        if emissions != nil {
-            var seen: [String: String] = [:]
-            for file in files {
-                if let other = seen.updateValue(file, forKey: Self.stem(file)) {
-                    throw ValidationError("\(other) and \(file) would both write \(Self.stem(file)).npy to --emissions")
-                }
-            }
+        guard jobs > 0 else { throw ValidationError("--jobs must be at least 1") }
+        if let shard, Shard(shard) == nil {
+            throw ValidationError("--shard must be k/n with 0 <= k < n, e.g. 0/4; got '\(shard)'")
         }
-    }
-
-    static func stem(_ file: String) -> String {
-        URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
+        if skipExisting && outputDir == nil { throw ValidationError("--skip-existing needs --output-dir") }
+        if characters && format != .json { throw ValidationError("--characters needs --format json") }
+        guard !files.isEmpty || filesFrom != nil else { throw ValidationError("Missing expected argument '<file> ...'") }
+        if filesFrom == Input.standardInput && files.contains(Input.standardInput) {
+            throw ValidationError("standard input cannot hold both audio ('-') and --files-from -")
+        }
+        if files.filter({ $0 == Input.standardInput }).count > 1 {
+            throw ValidationError("'-' (standard input) can be given once")
+        }
     }
 
     enum Status: Int32 {
@@ -70,8 +106,7 @@ struct Transcribe: ParsableCommand {
         do {
             command = try parse()
         } catch {
-            let code = exitCode(for: error)
-            if code == .success {
+            if exitCode(for: error) == .success {
                 print(fullMessage(for: error))
                 Foundation.exit(0)
             }
@@ -81,10 +116,45 @@ struct Transcribe: ParsableCommand {
         Foundation.exit(command.transcribeAll().rawValue)
     }
 
+    /// The inputs named on the command line and in --files-from, in order, then this shard's share.
+    func gatherInputs() throws -> [Input] {
+        var arguments = files
+        if let filesFrom { arguments += try readFileList(filesFrom) }
+        var inputs = arguments.map(Input.init)
+        if let shard = shard.flatMap(Shard.init) { inputs = shard.select(inputs) }
+        for directory in [outputDir, emissions].compactMap({ $0 }) {
+            var seen: [String: String] = [:]
+            let suffix = directory == outputDir ? format.rawValue : "npy"
+            for input in inputs {
+                if let other = seen.updateValue(input.argument, forKey: input.stem) {
+                    throw ValidationMessage("\(other) and \(input.argument) would both write \(directory)/\(input.stem).\(suffix)")
+                }
+            }
+        }
+        if outputDir == nil, inputs.count > 1, format == .srt || format == .vtt {
+            throw ValidationMessage("--format \(format.rawValue) with several inputs needs --output-dir")
+        }
+        return inputs
+    }
+
     func transcribeAll() -> Status {
-        let threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
-        BLAS.setThreads(threads)
-        Parallel.threads = threads
+        let inputs: [Input]
+        do {
+            inputs = try gatherInputs()
+            for directory in [outputDir, emissions].compactMap({ $0 }) {
+                do {
+                    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                } catch {
+                    throw ValidationMessage("\(directory): cannot create the directory: \(error.localizedDescription)")
+                }
+            }
+        } catch {
+            Self.printError("transcribe: \(error)")
+            return .usage
+        }
+
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        BLAS.setThreads(threads ?? max(1, cores / min(jobs, max(inputs.count, 1))))
         let transcriber: Transcriber
         do {
             transcriber = try Transcriber(directory: ModelDirectory.resolve(explicit: model))
@@ -92,35 +162,22 @@ struct Transcribe: ParsableCommand {
             Self.printError("transcribe: \(error)")
             return .modelUnavailable
         }
-        if let emissions {
-            do {
-                try FileManager.default.createDirectory(atPath: emissions, withIntermediateDirectories: true)
-            } catch {
-                Self.printError("transcribe: \(emissions): cannot create the emissions directory: \(error.localizedDescription)")
-                return .usage
-            }
-        }
+        InterruptHandler.install()
 
-        var failures = 0
-        for file in files {
-            do {
-                let transcription = try transcriber.transcribe(file: file)
-                if let emissions {
-                    try writeAtomically(Npy.encode(transcription.logProbs), to: "\(emissions)/\(Self.stem(file)).npy")
-                }
-                print(transcription.text)
-            } catch let error as AudioError {
-                failures += 1
-                Self.printError("transcribe: \(file): \(error.reason)")
-            } catch {
-                failures += 1
-                Self.printError("transcribe: \(file): \(error.localizedDescription)")
-            }
-        }
-        return failures == 0 ? .success : .someInputsFailed
+        let renderer = Renderer(
+            format: format, model: transcriber, textCase: textCase, characters: characters,
+            labelled: inputs.count > 1)
+        let batch = Batch(
+            transcriber: transcriber, inputs: inputs, renderer: renderer,
+            options: .init(jobs: jobs, outputDirectory: outputDir, skipExisting: skipExisting,
+                           emissions: emissions, quiet: quiet))
+        return batch.run() == 0 ? .success : .someInputsFailed
     }
 
     static func printError(_ message: String) {
         FileHandle.standardError.write(Data((message + "\n").utf8))
     }
 }
+
+extension OutputFormat: ExpressibleByArgument {}
+extension TextCase: ExpressibleByArgument {}

@@ -12,9 +12,20 @@ struct Run {
     static let executable = URL(fileURLWithPath: CommandLine.arguments[0])
         .deletingLastPathComponent().appendingPathComponent("transcribe")
 
-    init(_ arguments: [String], environment: [String: String] = [:]) throws {
+    /// Runs the binary with `arguments`, `stdin` as its standard input (none: /dev/null).
+    init(_ arguments: [String], environment: [String: String] = [:], stdin: Data? = nil) throws {
+        try self.init(executable: Self.executable, arguments, environment: environment, stdin: stdin)
+    }
+
+    /// Runs `script` with /bin/sh, `$TRANSCRIBE` naming the binary.
+    static func shell(_ script: String, environment: [String: String] = [:]) throws -> Run {
+        try Run(executable: URL(fileURLWithPath: "/bin/sh"), ["-c", script],
+                environment: environment.merging(["TRANSCRIBE": executable.path]) { $1 }, stdin: nil)
+    }
+
+    private init(executable: URL, _ arguments: [String], environment: [String: String], stdin: Data?) throws {
         let process = Process()
-        process.executableURL = Self.executable
+        process.executableURL = executable
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: ModelDirectory.environmentVariable)
@@ -22,8 +33,17 @@ struct Run {
         let (out, err) = (Pipe(), Pipe())
         process.standardOutput = out
         process.standardError = err
-        process.standardInput = FileHandle.nullDevice
+        let input = Pipe()
+        process.standardInput = stdin == nil ? FileHandle.nullDevice : input
         try process.run()
+        if let stdin {
+            // Written from another thread: the child may fill its stdout pipe before reading all of it.
+            let writer = input.fileHandleForWriting
+            DispatchQueue.global().async {
+                try? writer.write(contentsOf: stdin)
+                try? writer.close()
+            }
+        }
         // Read both pipes before waiting so a full pipe cannot stall the child.
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         let errData = err.fileHandleForReading.readDataToEndOfFile()
@@ -64,7 +84,8 @@ struct Run {
         let missing = "/nonexistent/missing.wav"
         let run = try Run(["--model", Self.model, Fixtures.clip(clips[0]), missing, Fixtures.clip(clips[1])])
         #expect(run.status == 1)
-        #expect(run.stdout == (try clips.map { try reference($0) + "\n" }.joined()))
+        // Several inputs: each txt line says which input it is.
+        #expect(run.stdout == (try clips.map { Fixtures.clip($0) + "\t" + (try reference($0)) + "\n" }.joined()))
         let lines = run.stderr.split(separator: "\n")
         #expect(lines.count == 1)
         #expect(lines.first?.hasPrefix("transcribe: \(missing): ") == true)

@@ -1,0 +1,135 @@
+import Foundation
+
+/// The ways one input's transcript can be written.
+public enum OutputFormat: String, CaseIterable, Sendable {
+    /// The transcript and a newline (a lone newline for no speech).
+    case txt
+    /// One pretty-printed JSON document with sorted keys: input, model, duration, text, words
+    /// (with character timings on request) and segments.
+    case json
+    /// The json record on one line, ending in a newline: one line per input.
+    case jsonl
+    /// SubRip subtitles, one cue per segment. No speech gives an empty file (0 bytes).
+    case srt
+    /// WebVTT subtitles, one cue per segment. No speech gives the header alone.
+    case vtt
+    /// A header row, then one row per word: start, end, confidence, word, separated by tabs.
+    case tsv
+
+    /// The file name extension for this format, without the dot.
+    public var fileExtension: String { rawValue }
+}
+
+/// Choices that shape the written text.
+public struct OutputOptions: Sendable, Equatable {
+    /// With json and jsonl: each word's character timings under `"characters"`.
+    public var includeCharacters: Bool
+    /// With srt and vtt: characters per line; a cue's text is wrapped at word boundaries.
+    public var maximumLineLength: Int
+
+    public init(includeCharacters: Bool = false, maximumLineLength: Int = Segmenter.defaultMaximumLineLength) {
+        self.includeCharacters = includeCharacters
+        self.maximumLineLength = maximumLineLength
+    }
+}
+
+/// One input's result as the writers see it: its name, the model that heard it, its timed
+/// transcript and that transcript's segments.
+///
+/// Every time is printed in whole milliseconds; rounding keeps their order, so cues and words
+/// stay ordered and never overlap, and an end is never before its start.
+public struct TranscriptOutput: Sendable, Equatable {
+    /// The input as the user named it (a path, or `-` for standard input).
+    public let input: String
+    public let model: String
+    public let transcript: TimedTranscript
+    public let segments: [TranscriptSegment]
+
+    public init(input: String, model: String, transcript: TimedTranscript, segments: [TranscriptSegment]) {
+        self.input = input
+        self.model = model
+        self.transcript = transcript
+        self.segments = segments
+    }
+
+    /// The result with `transcript` cut into segments by `segmenter`.
+    public init(input: String, model: String, transcript: TimedTranscript, segmenter: Segmenter = Segmenter()) {
+        self.init(input: input, model: model, transcript: transcript, segments: segmenter.segments(transcript))
+    }
+
+    /// The whole text of this input in `format`.
+    public func rendered(as format: OutputFormat, options: OutputOptions = OutputOptions()) -> String {
+        switch format {
+        case .txt: transcript.text + "\n"
+        case .json: jsonRecord(options).serialized(pretty: true) + "\n"
+        case .jsonl: jsonRecord(options).serialized(pretty: false) + "\n"
+        case .srt: subtitles(timestampSeparator: ",", options: options).joined(separator: "\n")
+        case .vtt: "WEBVTT\n\n" + subtitles(timestampSeparator: ".", options: options).joined(separator: "\n")
+        case .tsv: tsv()
+        }
+    }
+
+    /// The jsonl line for an input that could not be transcribed: `{"error":…,"input":…}` and a
+    /// newline.
+    public static func failureRecord(input: String, error: String) -> String {
+        JSONValue.object(["input": .string(input), "error": .string(error)]).serialized(pretty: false) + "\n"
+    }
+
+    /// One cue per segment, each `number`, `start --> end`, its wrapped lines and a newline; the
+    /// lines are SRT's (`,` before the milliseconds, cues numbered from 1) or WebVTT's (`.`, text
+    /// escaped). A cue starts no earlier than the previous one ends.
+    private func subtitles(timestampSeparator: Character, options: OutputOptions) -> [String] {
+        var previousEnd = 0
+        return segments.enumerated().map { number, segment in
+            let start = max(milliseconds(segment.start), previousEnd)
+            let end = max(milliseconds(segment.end), start)
+            previousEnd = end
+            let words = segment.words.map { timestampSeparator == "." ? escapedForWebVTT($0.text) : $0.text }
+            let lines = SubtitleLines.wrap(words, width: options.maximumLineLength)
+            let timing = timestamp(start, separator: timestampSeparator) + " --> " + timestamp(end, separator: timestampSeparator)
+            let header = timestampSeparator == "," ? "\(number + 1)\n" + timing : timing
+            return header + "\n" + lines.joined(separator: "\n") + "\n"
+        }
+    }
+
+    private func tsv() -> String {
+        var text = "start\tend\tconfidence\tword\n"
+        for word in transcript.words {
+            text += "\(decimal(milliseconds(word.start)))\t\(decimal(milliseconds(word.end)))\t"
+            text += "\(decimal(thousandths(word.confidence)))\t\(word.text)\n"
+        }
+        return text
+    }
+}
+
+/// `HH:MM:SS,mmm` (SRT) or `HH:MM:SS.mmm` (WebVTT) for a time in milliseconds; hours take more
+/// digits past 99.
+func timestamp(_ milliseconds: Int, separator: Character) -> String {
+    let milliseconds = max(0, milliseconds)
+    let seconds = milliseconds / 1000
+    return "\(padded(seconds / 3600, 2)):\(padded(seconds / 60 % 60, 2)):\(padded(seconds % 60, 2))"
+        + "\(separator)\(padded(milliseconds % 1000, 3))"
+}
+
+/// A count of thousandths as a decimal with three places: 1234 -> `1.234`, 5 -> `0.005`.
+func decimal(_ thousandths: Int) -> String {
+    "\(thousandths / 1000).\(padded(thousandths % 1000, 3))"
+}
+
+/// A value in [0, 1] as whole thousandths.
+func thousandths(_ value: Double) -> Int {
+    value > 0 ? Int((min(value, 1) * 1000).rounded()) : 0
+}
+
+/// A non-negative number with leading zeros to `digits` digits.
+private func padded(_ value: Int, _ digits: Int) -> String {
+    let text = String(value)
+    return String(repeating: "0", count: max(0, digits - text.count)) + text
+}
+
+/// WebVTT cue text must spell `&`, `<` and `>` as character references.
+private func escapedForWebVTT(_ text: String) -> String {
+    text.replacingOccurrences(of: "&", with: "&amp;")
+        .replacingOccurrences(of: "<", with: "&lt;")
+        .replacingOccurrences(of: ">", with: "&gt;")
+}

@@ -1,0 +1,130 @@
+import Foundation
+import TranscribeKit
+
+/// What became of one input.
+enum Outcome: Sendable {
+    case transcribed(Transcription)
+    case failed(reason: String)
+    /// --skip-existing found its output file.
+    case skipped
+}
+
+/// Transcribes the inputs with `jobs` workers sharing one model, writes each result as the
+/// options say, and prints results in input order as soon as every earlier input is done.
+final class Batch: @unchecked Sendable {
+    struct Options {
+        var jobs = 1
+        var outputDirectory: String?
+        var skipExisting = false
+        var emissions: String?
+        var quiet = false
+    }
+
+    let transcriber: Transcriber
+    let inputs: [Input]
+    let options: Options
+    let renderer: Renderer
+    private let progress: Progress
+    private let lock = NSLock()
+    private var outcomes: [Outcome?]
+    private var nextToPrint = 0
+    private var nextToStart = 0
+    private var printedAny = false
+    private var failures = 0
+
+    init(transcriber: Transcriber, inputs: [Input], renderer: Renderer, options: Options) {
+        self.transcriber = transcriber
+        self.inputs = inputs
+        self.renderer = renderer
+        self.options = options
+        self.outcomes = Array(repeating: nil, count: inputs.count)
+        self.progress = Progress(total: inputs.count, enabled: !options.quiet)
+    }
+
+    /// Runs every input; returns how many failed.
+    func run() -> Int {
+        let workers = max(1, min(options.jobs, inputs.count))
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            while let index = takeNext() {
+                let outcome = process(inputs[index])
+                finish(index, outcome)
+            }
+        }
+        if options.outputDirectory == nil {
+            writeStdout(printedAny ? renderer.stdoutFraming.suffix : renderer.stdoutFraming.empty)
+        }
+        progress.finish()
+        return failures
+    }
+
+    private func takeNext() -> Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard nextToStart < inputs.count else { return nil }
+        nextToStart += 1
+        return nextToStart - 1
+    }
+
+    /// Reads, transcribes and writes one input; never throws.
+    private func process(_ input: Input) -> Outcome {
+        let outputPath = options.outputDirectory.map { "\($0)/\(input.stem).\(renderer.format.rawValue)" }
+        if options.skipExisting, let outputPath, FileManager.default.fileExists(atPath: outputPath) {
+            return .skipped
+        }
+        do {
+            let audio = input.isStandardInput
+                ? try DecodedAudio(data: FileHandle.standardInput.readDataToEndOfFile(), name: input.argument)
+                : try DecodedAudio(path: input.argument)
+            let transcription = transcriber.transcribe(samples: try audio.resampled(to: transcriber.sampleRate))
+            if let directory = options.emissions {
+                try writeAtomically(Npy.encode(transcription.logProbs), to: "\(directory)/\(input.stem).npy")
+            }
+            if let outputPath {
+                try writeAtomically(Data(renderer.document(input, transcription).utf8), to: outputPath)
+            }
+            return .transcribed(transcription)
+        } catch let error as AudioError {
+            return .failed(reason: error.reason)
+        } catch {
+            return .failed(reason: error.localizedDescription)
+        }
+    }
+
+    /// Records an outcome and prints every result that is now next in input order.
+    private func finish(_ index: Int, _ outcome: Outcome) {
+        lock.lock()
+        defer { lock.unlock() }
+        outcomes[index] = outcome
+        if case .transcribed(let transcription) = outcome {
+            progress.advance(audio: transcription.duration)
+        } else {
+            progress.advance(audio: 0)
+        }
+        while nextToPrint < inputs.count, let ready = outcomes[nextToPrint] {
+            let input = inputs[nextToPrint]
+            switch ready {
+            case .transcribed(let transcription):
+                if options.outputDirectory == nil { printRecord(renderer.stdoutRecord(input, transcription)) }
+            case .failed(let reason):
+                failures += 1
+                FileHandle.standardError.write(Data("transcribe: \(input.argument): \(reason)\n".utf8))
+                if options.outputDirectory == nil, let record = renderer.failureRecord(input, reason) { printRecord(record) }
+            case .skipped:
+                break
+            }
+            outcomes[nextToPrint] = .skipped  // release the transcription's memory
+            nextToPrint += 1
+        }
+    }
+
+    private func printRecord(_ record: String) {
+        writeStdout((printedAny ? renderer.stdoutFraming.separator : renderer.stdoutFraming.prefix) + record)
+        printedAny = true
+    }
+
+    private func writeStdout(_ text: String) {
+        guard !text.isEmpty else { return }
+        // A closed pipe (`| head`) raises SIGPIPE, which ends the process quietly.
+        try? FileHandle.standardOutput.write(contentsOf: Data(text.utf8))
+    }
+}

@@ -1,0 +1,21 @@
+import Foundation
+import TranscribeKit
+
+/// Ctrl-C and SIGTERM end the run quietly: temporary output files are removed (finished outputs
+/// stay; none is left half-written) and the process exits with 128 + the signal's number.
+enum InterruptHandler {
+    nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
+
+    static func install() {
+        for signalNumber in [SIGINT, SIGTERM] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler {
+                TemporaryFiles.shared.removeAll()
+                _exit(128 + signalNumber)
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+}

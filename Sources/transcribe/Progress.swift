@@ -1,0 +1,44 @@
+import Foundation
+
+/// A one-line progress display on stderr, redrawn in place: files done, audio processed, speed
+/// and time left. Only when stderr is a terminal and --quiet is not given.
+final class Progress: @unchecked Sendable {
+    private let total: Int
+    private let enabled: Bool
+    private let start = Date()
+    private let lock = NSLock()
+    private var done = 0
+    private var audioSeconds = 0.0
+
+    init(total: Int, enabled: Bool) {
+        self.total = total
+        self.enabled = enabled && isatty(STDERR_FILENO) == 1
+    }
+
+    /// One more input finished, with `seconds` of audio.
+    func advance(audio seconds: Double) {
+        guard enabled else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        done += 1
+        audioSeconds += seconds
+        let elapsed = Date().timeIntervalSince(start)
+        let speed = elapsed > 0 ? audioSeconds / elapsed : 0
+        let left = done > 0 ? elapsed / Double(done) * Double(total - done) : 0
+        let line = "\(done)/\(total) files, \(Self.clock(audioSeconds)) of audio, "
+            + String(format: "%.1fx real time", speed) + ", \(Self.clock(left)) left"
+        FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
+    }
+
+    /// Ends the display with a newline, leaving the last line on screen.
+    func finish() {
+        guard enabled, done > 0 else { return }
+        FileHandle.standardError.write(Data("\n".utf8))
+    }
+
+    static func clock(_ seconds: Double) -> String {
+        let total = Int(max(0, seconds.isFinite ? seconds : 0).rounded())
+        let (h, m, s) = (total / 3600, total / 60 % 60, total % 60)
+        return h > 0 ? String(format: "%d:%02d:%02d", h, m, s) : String(format: "%d:%02d", m, s)
+    }
+}

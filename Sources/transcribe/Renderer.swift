@@ -1,0 +1,75 @@
+import Foundation
+import TranscribeKit
+
+/// Turns one input's transcription into the text of its output file and of its record on stdout.
+struct Renderer: Sendable {
+    /// What stdout holds around the records: a JSON array for several json documents, one header
+    /// for several tsv tables, nothing otherwise.
+    struct Framing: Sendable {
+        var prefix = ""
+        var separator = ""
+        var suffix = ""
+        /// Printed instead when no record was.
+        var empty = ""
+    }
+
+    let format: OutputFormat
+    let modelName: String
+    let vocabulary: Vocabulary
+    let textCase: TextCase?
+    let options: OutputOptions
+    /// Several inputs share stdout, so each record says which input it is.
+    let labelled: Bool
+
+    init(format: OutputFormat, model: Transcriber, textCase: TextCase?, characters: Bool, labelled: Bool) {
+        self.format = format
+        self.modelName = URL(fileURLWithPath: model.directory.path).standardizedFileURL.lastPathComponent
+        self.vocabulary = model.decoder.vocabulary
+        self.textCase = textCase
+        self.options = OutputOptions(includeCharacters: characters)
+        self.labelled = labelled
+    }
+
+    static let tsvHeader = "start\tend\tconfidence\tword\n"
+
+    var stdoutFraming: Framing {
+        switch format {
+        case .json where labelled: Framing(prefix: "[\n", separator: ",\n", suffix: "\n]\n", empty: "[]\n")
+        case .tsv where labelled: Framing(prefix: "input\t" + Self.tsvHeader, empty: "input\t" + Self.tsvHeader)
+        default: Framing()
+        }
+    }
+
+    func output(_ input: Input, _ transcription: Transcription) -> TranscriptOutput {
+        var timed = TimedTranscript(transcription, vocabulary: vocabulary)
+        if let textCase { timed = timed.cased(textCase) }
+        return TranscriptOutput(input: input.argument, model: modelName, transcript: timed)
+    }
+
+    /// The content of the input's output file.
+    func document(_ input: Input, _ transcription: Transcription) -> String {
+        output(input, transcription).rendered(as: format, options: options)
+    }
+
+    /// The input's record on stdout.
+    func stdoutRecord(_ input: Input, _ transcription: Transcription) -> String {
+        let document = document(input, transcription)
+        guard labelled else { return document }
+        switch format {
+        case .txt:
+            return "\(input.argument)\t\(document)"
+        case .json:
+            return document.hasSuffix("\n") ? String(document.dropLast()) : document
+        case .tsv:
+            return document.dropFirst(Self.tsvHeader.count)
+                .split(separator: "\n").map { "\(input.argument)\t\($0)\n" }.joined()
+        case .jsonl, .srt, .vtt:
+            return document
+        }
+    }
+
+    /// What stdout gets for an input that failed: a jsonl record with its error; nothing otherwise.
+    func failureRecord(_ input: Input, _ reason: String) -> String? {
+        format == .jsonl ? TranscriptOutput.failureRecord(input: input.argument, error: reason) : nil
+    }
+}
