@@ -52,38 +52,79 @@ public final class Transcriber: Sendable {
     /// The rate the model takes its samples at.
     public var sampleRate: Int { preprocessor.samplingRate }
 
-    /// `(frames, vocab)` logits for mono samples at `sampleRate`: one pass up to 30 s, overlapping
-    /// windows beyond (`WindowPlan`). The input is normalised as a whole, as transformers does.
+    /// How inputs are cut into windows.
+    public var windowPlan: WindowPlan {
+        WindowPlan(config: model.config, sampleRate: sampleRate,
+                   maximumWindowSeconds: maximumWindowSeconds, contextSeconds: contextSeconds)
+    }
+
+    /// `(frames, vocab)` logits for mono samples at `sampleRate`.
     public func logits(samples: [Float]) -> Matrix {
-        let input = preprocessor.inputValues(samples)
-        let plan = WindowPlan(
-            samples: input.count, config: model.config, sampleRate: sampleRate,
-            maximumWindowSeconds: maximumWindowSeconds, contextSeconds: contextSeconds)
-        if plan.windows.count == 1 { return model(input) }
-        var logits = Matrix(zeros: plan.frames, model.config.vocabSize)
-        let vocab = logits.cols
-        for window in plan.windows {
-            let windowLogits = model(Array(input[window.samples]))
-            let rows = (window.kept.lowerBound - window.firstFrame)..<(window.kept.upperBound - window.firstFrame)
-            logits.data.replaceSubrange(
-                (window.kept.lowerBound * vocab)..<(window.kept.upperBound * vocab),
-                with: windowLogits.data[(rows.lowerBound * vocab)..<(rows.upperBound * vocab)])
+        var remaining: [Float]? = samples
+        return logits { defer { remaining = nil }; return remaining ?? [] }.logits
+    }
+
+    /// `(frames, vocab)` logits for the samples `next` hands out block by block (empty at the end),
+    /// and how many samples there were. An input that fits one window is normalised as a whole
+    /// and computed in one pass, exactly as transformers does; a longer one window by window, each
+    /// normalised on its own as transformers' pipeline does with chunking, holding no more than a
+    /// window of samples at a time.
+    public func logits(_ next: () throws -> [Float]) rethrows -> (logits: Matrix, samples: Int) {
+        let plan = windowPlan
+        let vocab = model.config.vocabSize
+        var buffer: [Float] = []  // input samples from `bufferStart` on
+        var bufferStart = 0
+        var ended = false
+        func read(upTo total: Int) throws {
+            while !ended && bufferStart + buffer.count < total {
+                let block = try next()
+                if block.isEmpty { ended = true } else { buffer += block }
+            }
         }
-        return logits
+
+        var logits: [Float] = []
+        var chunkStart = 0
+        while true {
+            try read(upTo: plan.samplesNeeded(keptFrom: chunkStart))
+            guard let window = plan.window(
+                keptFrom: chunkStart, samplesAvailable: bufferStart + buffer.count, endOfInput: ended)
+            else { break }
+            let samples = Array(buffer[(window.samples.lowerBound - bufferStart)..<(window.samples.upperBound - bufferStart)])
+            let windowLogits = model(preprocessor.inputValues(samples))
+            let rows = (window.kept.lowerBound - window.firstFrame)..<(window.kept.upperBound - window.firstFrame)
+            logits += windowLogits.data[(rows.lowerBound * vocab)..<(rows.upperBound * vocab)]
+            if window.kept.isEmpty { break }
+            chunkStart = window.kept.upperBound
+            // Keep only what the next window starts from.
+            let nextStart = max(0, chunkStart - plan.contextFrames) * model.config.samplesPerFrame
+            buffer.removeFirst(min(buffer.count, nextStart - bufferStart))
+            bufferStart = nextStart
+        }
+        return (Matrix(rows: logits.count / vocab, cols: vocab, data: logits), bufferStart + buffer.count)
+    }
+
+    /// Transcribes an audio stream at `sampleRate`, window by window.
+    public func transcribe(stream: AudioStream) throws -> Transcription {
+        let (logits, samples) = try logits { try stream.next() }
+        return transcription(logits: logits, samples: samples)
     }
 
     /// Transcribes mono samples at `sampleRate`.
     public func transcribe(samples: [Float]) -> Transcription {
-        let logProbs = logSoftmax(logits(samples: samples))
+        transcription(logits: logits(samples: samples), samples: samples.count)
+    }
+
+    /// Reads, mixes down and resamples an audio file block by block, and transcribes it.
+    public func transcribe(file path: String) throws -> Transcription {
+        try transcribe(stream: AudioStream(path: path, sampleRate: sampleRate))
+    }
+
+    private func transcription(logits: Matrix, samples: Int) -> Transcription {
+        let logProbs = logSoftmax(logits)
         let tokens = decoder.tokens(decoder.bestPath(logProbs))
         return Transcription(
             text: decoder.text(tokens), logProbs: logProbs, tokens: tokens,
             frameDuration: Double(model.config.samplesPerFrame) / Double(sampleRate),
-            duration: Double(samples.count) / Double(sampleRate))
-    }
-
-    /// Reads, mixes down and resamples an audio file, then transcribes it.
-    public func transcribe(file path: String) throws -> Transcription {
-        transcribe(samples: try loadAudio(path: path, sampleRate: sampleRate))
+            duration: Double(samples) / Double(sampleRate))
     }
 }

@@ -72,10 +72,12 @@ final class Batch: @unchecked Sendable {
             return .skipped
         }
         do {
-            let audio = input.isStandardInput
-                ? try DecodedAudio(data: FileHandle.standardInput.readDataToEndOfFile(), name: input.argument)
-                : try DecodedAudio(path: input.argument)
-            let transcription = transcriber.transcribe(samples: try audio.resampled(to: transcriber.sampleRate))
+            // A file is read block by block; standard input is read whole first, since some
+            // formats are only readable by seeking.
+            let file = input.isStandardInput
+                ? try AudioFile(data: FileHandle.standardInput.readDataToEndOfFile(), name: input.argument)
+                : try AudioFile(path: input.argument)
+            let transcription = try transcriber.transcribe(stream: AudioStream(file: file, sampleRate: transcriber.sampleRate))
             if let directory = options.emissions {
                 try writeAtomically(Npy.encode(transcription.logProbs), to: "\(directory)/\(input.stem).npy")
             }

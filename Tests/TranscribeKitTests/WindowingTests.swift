@@ -10,10 +10,9 @@ import Testing
     /// most the maximum length and yields exactly the frames it is said to.
     @Test(arguments: [0, 399, 400, 16_000 * 30, 16_000 * 30 + 1, 16_000 * 31 + 77, 16_000 * 95 + 123, 16_000 * 600, 16_000 * 3600])
     func windowsCoverEveryFrameOnce(_ samples: Int) {
-        let plan = WindowPlan(samples: samples, config: Self.base, sampleRate: 16_000)
-        #expect(plan.frames == Self.base.frameCount(samples: samples))
+        let windows = WindowPlan(config: Self.base, sampleRate: 16_000).windows(samples: samples)
         var next = 0
-        for window in plan.windows {
+        for window in windows {
             #expect(window.kept.lowerBound == next)
             next = window.kept.upperBound
             #expect(window.samples.lowerBound == window.firstFrame * Self.base.samplesPerFrame)
@@ -23,15 +22,16 @@ import Testing
             #expect(produced.contains(window.kept.lowerBound) || window.kept.isEmpty)
             #expect(produced.upperBound >= window.kept.upperBound)
         }
-        #expect(next == plan.frames)
-        if samples <= 30 * 16_000 { #expect(plan.windows.count == 1) }
+        #expect(next == Self.base.frameCount(samples: samples))
+        if samples <= 30 * 16_000 { #expect(windows.count == 1) }
     }
 
     @Test func windowsCarryContextOnBothSides() {
-        let plan = WindowPlan(samples: 16_000 * 100, config: Self.base, sampleRate: 16_000)
+        let windows = WindowPlan(config: Self.base, sampleRate: 16_000).windows(samples: 16_000 * 100)
         let context = Int(WindowPlan.contextSeconds * 16_000) / Self.base.samplesPerFrame
-        for window in plan.windows.dropFirst() { #expect(window.kept.lowerBound - window.firstFrame == context) }
-        for window in plan.windows.dropLast() {
+        #expect(windows.count == 4)
+        for window in windows.dropFirst() { #expect(window.kept.lowerBound - window.firstFrame == context) }
+        for window in windows.dropLast() {
             let produced = Self.base.frameCount(samples: window.samples.count)
             #expect(window.firstFrame + produced - window.kept.upperBound == context)
         }
@@ -51,6 +51,26 @@ import Testing
         let decoder = try Transcriber(directory: Fixtures.model(name)).decoder
         let agreement = zip(decoder.bestPath(windowed), decoder.bestPath(onePass)).filter { $0 == $1 }.count
         #expect(Double(agreement) / Double(onePass.rows) > 0.75, "argmax agreement \(agreement)/\(onePass.rows)")
+    }
+}
+
+@Suite struct StreamingTests {
+    /// Fed block by block, in blocks of any size, windowed inference gives exactly what it gives
+    /// on the whole array, and the file path (read and resampled in blocks) the same again.
+    @Test(arguments: Fixtures.modelNames)
+    func blocksOfAnySizeGiveTheSameOutput(_ name: String) throws {
+        let transcriber = try Transcriber(directory: Fixtures.model(name), maximumWindowSeconds: 1.0, contextSeconds: 0.25)
+        let samples = try loadAudio(path: Fixtures.clip("numbers"), sampleRate: 16_000)
+        let whole = transcriber.logits(samples: samples)
+        var offset = 0
+        var size = 1
+        let (streamed, count) = transcriber.logits {
+            defer { offset += size; size = size * 3 % 7919 + 1 }
+            return offset < samples.count ? Array(samples[offset..<min(samples.count, offset + size)]) : []
+        }
+        #expect(count == samples.count)
+        #expect(streamed == whole)
+        #expect(try transcriber.transcribe(file: Fixtures.clip("numbers")).logProbs == logSoftmax(whole))
     }
 }
 

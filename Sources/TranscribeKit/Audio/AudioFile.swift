@@ -77,19 +77,26 @@ public final class AudioFile {
     /// All remaining frames, channels averaged: (frames,) in [-1, 1] for integer formats.
     /// Float files are returned as stored, NaN and infinities included.
     public func readMono() throws(AudioError) -> [Float] {
-        let framesPerChunk = max(1, Self.chunkSamples / channels)
-        var interleaved = [Float](repeating: 0, count: framesPerChunk * channels)
         var mono: [Float] = []
         while true {
-            let read = interleaved.withUnsafeMutableBufferPointer {
-                sf_readf_float(handle, $0.baseAddress, sf_count_t(framesPerChunk))
-            }
-            guard read > 0 else { break }
-            appendMixdown(of: interleaved[..<(Int(read) * channels)], to: &mono)
+            let block = try readMono(maxFrames: max(1, Self.chunkSamples / channels))
+            if block.isEmpty { return mono }
+            mono.append(contentsOf: block)
         }
-        if sf_error(handle) != SF_ERR_NO_ERROR {
+    }
+
+    /// Up to `maxFrames` of the next frames, channels averaged; empty at the end of the data.
+    public func readMono(maxFrames: Int) throws(AudioError) -> [Float] {
+        var interleaved = [Float](repeating: 0, count: maxFrames * channels)
+        let read = interleaved.withUnsafeMutableBufferPointer {
+            sf_readf_float(handle, $0.baseAddress, sf_count_t(maxFrames))
+        }
+        if read <= 0 && sf_error(handle) != SF_ERR_NO_ERROR {
             throw .readFailed(path: path, reason: Self.message(sf_strerror(handle)))
         }
+        var mono: [Float] = []
+        mono.reserveCapacity(max(0, Int(read)))
+        appendMixdown(of: interleaved[..<(max(0, Int(read)) * channels)], to: &mono)
         return mono
     }
 

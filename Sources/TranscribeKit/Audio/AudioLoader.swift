@@ -49,3 +49,51 @@ public struct DecodedAudio: Sendable, Equatable {
 public func loadAudio(path: String, sampleRate target: Int) throws(AudioError) -> [Float] {
     try DecodedAudio(path: path).resampled(to: target)
 }
+
+/// An input read block by block, mono, at the model's rate: long recordings are never held whole.
+/// Blocks are about a second of the source; the resampler's state carries across them.
+public final class AudioStream {
+    public let path: String
+    /// The file's own rate (Hz) and channel count, before mixdown and resampling.
+    public let sourceRate: Int
+    public let channels: Int
+    public let sampleRate: Int
+    private let file: AudioFile
+    private let resampler: StreamingResampler
+    private var finished = false
+
+    public init(file: AudioFile, sampleRate target: Int) throws(AudioError) {
+        self.file = file
+        path = file.path
+        sourceRate = file.sampleRate
+        channels = file.channels
+        sampleRate = target
+        do {
+            resampler = try StreamingResampler(from: file.sampleRate, to: target)
+        } catch {
+            throw .cannotResample(path: file.path, from: error.from, to: error.to, reason: error.reason)
+        }
+    }
+
+    public convenience init(path: String, sampleRate target: Int) throws(AudioError) {
+        try self.init(file: AudioFile(path: path), sampleRate: target)
+    }
+
+    /// The next samples at `sampleRate`; empty once the input is exhausted.
+    public func next() throws(AudioError) -> [Float] {
+        while !finished {
+            let block = try file.readMono(maxFrames: max(1, sourceRate))
+            let invalid = block.lazy.filter { !$0.isFinite }.count
+            if invalid > 0 { throw .readFailed(path: path, reason: "\(invalid) samples are NaN or infinite") }
+            finished = block.isEmpty
+            let converted: [Float]
+            do {
+                converted = try resampler.process(block, endOfInput: finished)
+            } catch {
+                throw .cannotResample(path: path, from: error.from, to: error.to, reason: error.reason)
+            }
+            if !converted.isEmpty { return converted }
+        }
+        return []
+    }
+}

@@ -19,31 +19,76 @@ public func resample(
     _ samples: [Float], from sourceRate: Int, to targetRate: Int
 ) throws(ResamplerError) -> [Float] {
     if sourceRate == targetRate { return samples }
+    return try StreamingResampler(from: sourceRate, to: targetRate).process(samples, endOfInput: true)
+}
 
-    let ratio = Double(targetRate) / Double(sourceRate)
-    // A ratio outside libsamplerate's [1/256, 256] gets no buffer; src_simple then names the fault.
-    let capacity =
-        src_is_valid_ratio(ratio) != 0 ? Int((Double(samples.count) * ratio).rounded(.up)) + 1 : 0
-    var output = [Float](repeating: 0, count: capacity)
-    var generated = 0
-    let status = samples.withUnsafeBufferPointer { input in
-        output.withUnsafeMutableBufferPointer { out in
-            var data = SRC_DATA()
-            data.data_in = input.baseAddress
-            data.input_frames = input.count
-            data.data_out = out.baseAddress
-            data.output_frames = out.count
-            data.src_ratio = ratio
-            data.end_of_input = 1
-            let status = src_simple(&data, Int32(SRC_SINC_BEST_QUALITY), 1)
-            generated = data.output_frames_gen
-            return status
+/// libsamplerate's best sinc converter over a stream of blocks (`src_process`): the filter's
+/// state carries across blocks, so a long recording is converted block by block in bounded memory.
+/// Equal rates pass blocks through untouched. Owns the `SRC_STATE*`, deleted in `deinit`.
+public final class StreamingResampler {
+    public let sourceRate: Int
+    public let targetRate: Int
+    private let state: OpaquePointer?
+    private let ratio: Double
+
+    public init(from sourceRate: Int, to targetRate: Int) throws(ResamplerError) {
+        self.sourceRate = sourceRate
+        self.targetRate = targetRate
+        ratio = Double(targetRate) / Double(max(sourceRate, 1))
+        guard sourceRate != targetRate else {
+            state = nil
+            return
         }
+        guard sourceRate > 0, targetRate > 0, src_is_valid_ratio(ratio) != 0 else {
+            throw ResamplerError(from: sourceRate, to: targetRate, reason: Self.message(6))  // SRC_ERR_BAD_SRC_RATIO
+        }
+        var error: Int32 = 0
+        guard let state = src_new(Int32(SRC_SINC_BEST_QUALITY), 1, &error) else {
+            throw ResamplerError(from: sourceRate, to: targetRate, reason: Self.message(error))
+        }
+        self.state = state
     }
-    guard status == 0 else {
-        let reason = src_strerror(status).map { String(cString: $0) } ?? "error \(status)"
-        throw ResamplerError(from: sourceRate, to: targetRate, reason: reason)
+
+    deinit {
+        if let state { src_delete(state) }
     }
-    output.removeLast(output.count - generated)
-    return output
+
+    /// The converted samples of the next `block`; with `endOfInput`, also the filter's tail.
+    public func process(_ block: [Float], endOfInput: Bool) throws(ResamplerError) -> [Float] {
+        guard let state else { return block }
+        var output: [Float] = []
+        output.reserveCapacity(Int((Double(block.count) * ratio).rounded(.up)) + 64)
+        var scratch = [Float](repeating: 0, count: max(4096, Int(Double(block.count) * ratio) + 64))
+        var consumed = 0
+        while true {
+            var status: Int32 = 0
+            var (used, made) = (0, 0)
+            block.withUnsafeBufferPointer { input in
+                scratch.withUnsafeMutableBufferPointer { out in
+                    var data = SRC_DATA()
+                    data.data_in = input.baseAddress.map { $0 + consumed }
+                    data.input_frames = input.count - consumed
+                    data.data_out = out.baseAddress
+                    data.output_frames = out.count
+                    data.src_ratio = ratio
+                    data.end_of_input = endOfInput ? 1 : 0
+                    status = src_process(state, &data)
+                    (used, made) = (data.input_frames_used, data.output_frames_gen)
+                }
+            }
+            guard status == 0 else {
+                throw ResamplerError(from: sourceRate, to: targetRate, reason: Self.message(status))
+            }
+            consumed += used
+            output.append(contentsOf: scratch[..<made])
+            // Done when the block is used up and (at the end) the tail is flushed.
+            if consumed >= block.count && (!endOfInput || made == 0) { break }
+            if used == 0 && made == 0 { break }
+        }
+        return output
+    }
+
+    private static func message(_ status: Int32) -> String {
+        src_strerror(status).map { String(cString: $0) } ?? "error \(status)"
+    }
 }
