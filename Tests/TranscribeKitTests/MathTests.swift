@@ -116,3 +116,22 @@ import Testing
         #expect(abs(p[0, 2] - (3 - log(exp(1) + exp(2) + exp(3)))) < 1e-6)
     }
 }
+
+@Suite struct FastMathTests {
+    /// The vectorised exp and erf against libm over the range the model feeds them.
+    @Test func expAndErfMatchLibm() {
+        var worstExp: Float = 0, worstErf: Float = 0
+        for i in 0..<20_000 {
+            let x = Float(i - 10_000) / 1_000  // -10 ... 10
+            let lanes = Lanes(repeating: x)
+            let e = FastMath.exp(lanes)[0]
+            worstExp = max(worstExp, abs(e - Foundation.exp(x)) / Foundation.exp(x))
+            worstErf = max(worstErf, abs(FastMath.erf(lanes)[0] - Foundation.erf(x)))
+        }
+        #expect(worstExp < 1e-6)
+        #expect(worstErf < 1e-6)
+        #expect(FastMath.exp(Lanes(repeating: -.infinity))[0] < 1e-37)
+        #expect(FastMath.erf(Lanes(repeating: .infinity))[0] == 1)
+        #expect(FastMath.erf(Lanes(repeating: -.infinity))[0] == -1)
+    }
+}

@@ -40,7 +40,7 @@ public enum BLAS {
     }
 
     /// `gemm` over all threads. The product is cut into pieces that depend on the shapes only,
-    /// never on the thread count: bands of about 384 output columns (each packs only its part of
+    /// never on the thread count: two bands of output columns, or bands of about 768 (each packs only its part of
     /// `b`), or blocks of 128 rows when there are too few columns to share. Each piece is one
     /// sgemm, so every output value is the same sum in the same order for any number of threads.
     static func parallelGemm(
@@ -50,8 +50,8 @@ public enum BLAS {
         c: UnsafeMutablePointer<Float>, ldc: Int,
         alpha: Float = 1, beta: Float = 0
     ) {
-        if n >= 2 * 384 {
-            let bands = n / 384
+        if n >= 768 {
+            let bands = max(2, n / 768)
             func edge(_ band: Int) -> Int { band == bands ? n : (n * band / bands) / 16 * 16 }
             Parallel.forEach(bands, grain: 1) { range in
                 for band in range {

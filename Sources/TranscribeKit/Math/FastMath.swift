@@ -26,18 +26,26 @@ enum FastMath {
         return p * unsafeBitCast(exponent, to: Lanes.self)
     }
 
-    /// erf(x) with absolute error below 1.5e-7 (Abramowitz and Stegun 7.1.26).
+    /// erf(x) to a few ulp as the rational function x P(x²) / Q(x²) on [-4, 4] (beyond, erf is
+    /// ±1 in float32): the minimax fit Eigen and XLA use for float. No exp, one division.
     @inline(__always)
     static func erf(_ x: Lanes) -> Lanes {
-        let a = x.replacing(with: -x, where: x .< 0)
-        let t = 1 / (1 + 0.327_591_1 * a)
-        var p = Lanes(repeating: 1.061_405_429)
-        p = p * t - 1.453_152_027
-        p = p * t + 1.421_413_741
-        p = p * t - 0.284_496_736
-        p = p * t + 0.254_829_592
-        let y: Lanes = 1 - p * t * exp(-(a * a))
-        return y.replacing(with: -y, where: x .< 0)
+        var v = x.replacing(with: 4, where: .!(x .< 4))  // NaN -> 4 as well
+        v.replace(with: -4, where: v .< -4)
+        let z = v * v
+        var p = Lanes(repeating: -2.726_142_258_013_06e-10)
+        p = p * z + 2.770_681_424_959_02e-08
+        p = p * z - 2.101_024_020_825_08e-06
+        p = p * z - 5.692_506_394_623_46e-05
+        p = p * z - 7.349_906_303_268_55e-04
+        p = p * z - 2.954_599_808_540_25e-03
+        p = p * z - 1.609_603_332_624_15e-02
+        var q = Lanes(repeating: -1.456_607_184_649_96e-05)
+        q = q * z - 2.133_740_552_789_05e-04
+        q = q * z - 1.682_826_974_382_03e-03
+        q = q * z - 7.373_329_167_204_68e-03
+        q = q * z - 1.426_473_905_141_89e-02
+        return v * p / q
     }
 
     /// The largest value (-infinity for none; NaN is skipped).
