@@ -191,6 +191,49 @@ import Testing
         }
     }
 
+    /// Ctrl-C mid-batch: a quiet exit with status 130, finished outputs complete, no temporary or
+    /// half-written file; a rerun with --skip-existing then completes the batch.
+    @Test func anInterruptedRunLeavesNoPartialFileAndResumes() throws {
+        try withTemporaryDirectory { directory in
+            let out = directory.appendingPathComponent("out").path
+            // Many distinct names for the same clips, so the run is still going when interrupted.
+            var inputs: [String] = []
+            for index in 0..<60 {
+                let clip = Self.clips[index % Self.clips.count]
+                let link = directory.appendingPathComponent("clip\(index).wav").path
+                try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: clip)
+                inputs.append(link)
+            }
+            let arguments = ["--model", Self.model, "--output-dir", out, "--format", "json", "--threads", "1"]
+            let process = Process()
+            process.executableURL = Run.executable
+            process.arguments = arguments + inputs
+            let errors = Pipe()
+            process.standardError = errors
+            try process.run()
+            // Interrupt once some outputs exist.
+            let deadline = Date().addingTimeInterval(30)
+            while Date() < deadline && ((try? FileManager.default.contentsOfDirectory(atPath: out))?.count ?? 0) < 3 {
+                Thread.sleep(forTimeInterval: 0.02)
+            }
+            process.interrupt()
+            let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 130)
+            #expect(stderr == "")
+            let written = try FileManager.default.contentsOfDirectory(atPath: out)
+            #expect(written.count < inputs.count, "the run finished before the interrupt")
+            #expect(written.allSatisfy { $0.hasSuffix(".json") && !$0.hasPrefix(".") })
+            for name in written {
+                _ = try json(String(contentsOfFile: "\(out)/\(name)", encoding: .utf8))  // complete documents
+            }
+
+            let resumed = try Run(arguments + ["--skip-existing"] + inputs)
+            #expect(resumed.status == 0)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: out).count == inputs.count)
+        }
+    }
+
     @Test func aClosedPipeEndsTheRunQuietly() throws {
         let inputs = (Self.clips + Self.clips + Self.clips).map { "'\($0)'" }.joined(separator: " ")
         let run = try Run.shell("\"$TRANSCRIBE\" --model '\(Self.model)' \(inputs) | head -n 1")

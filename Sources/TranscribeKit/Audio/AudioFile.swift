@@ -24,46 +24,40 @@ public final class AudioFile {
     /// Interleaved samples decoded per `sf_readf_float` call (512 KiB of Float).
     private static let chunkSamples = 1 << 17
 
-    public init(path: String) throws(AudioError) {
-        self.path = path
+    public convenience init(path: String) throws(AudioError) {
         if let reason = Self.unreadableReason(path) {
             throw .cannotOpen(path: path, reason: reason)
         }
-
-        var info = SF_INFO()
-        let handle = try Self.open(path, &info)
-        guard info.channels > 0, info.samplerate > 0 else {
-            sf_close(handle)
-            throw .unsupportedLayout(
-                path: path,
-                reason: "\(info.channels) channels at \(info.samplerate) Hz")
-        }
-        self.handle = handle
-        memory = nil
-        sampleRate = Int(info.samplerate)
-        channels = Int(info.channels)
-        frames = info.frames
-        formatDescription = Self.describe(format: info.format)
+        try self.init(name: path, memory: nil) { info in sf_open(path, Int32(SFM_READ), &info) }
     }
 
     /// Opens audio held in memory (read from standard input, say); `name` stands for the path
     /// in errors. Every format works, also those that need to seek.
-    public init(data: Data, name: String) throws(AudioError) {
-        path = name
+    public convenience init(data: Data, name: String) throws(AudioError) {
         guard !data.isEmpty else { throw .cannotOpen(path: name, reason: "no data") }
         let stream = MemoryStream(data)
+        try self.init(name: name, memory: stream) { info in
+            sf_open_virtual(&MemoryStream.virtualIO, Int32(SFM_READ), &info, Unmanaged.passUnretained(stream).toOpaque())
+        }
+    }
+
+    /// Opens through `open` and checks the layout the header describes. libsndfile keeps the
+    /// reason an open failed in one process-wide variable, so opening and reading that reason
+    /// happen under one lock.
+    private init(name: String, memory: MemoryStream?, open: (inout SF_INFO) -> OpaquePointer?) throws(AudioError) {
         var info = SF_INFO()
         Self.openLock.lock()
-        let opened = sf_open_virtual(&MemoryStream.virtualIO, Int32(SFM_READ), &info, Unmanaged.passUnretained(stream).toOpaque())
-        let failure = opened == nil ? Self.message(sf_strerror(nil)) : nil
+        let opened = open(&info)
+        let failure = opened == nil ? Self.message(sf_strerror(nil)) : ""
         Self.openLock.unlock()
-        guard let handle = opened else { throw .cannotOpen(path: name, reason: failure ?? "unknown error") }
+        guard let handle = opened else { throw .cannotOpen(path: name, reason: failure) }
         guard info.channels > 0, info.samplerate > 0 else {
             sf_close(handle)
             throw .unsupportedLayout(path: name, reason: "\(info.channels) channels at \(info.samplerate) Hz")
         }
+        self.path = name
         self.handle = handle
-        memory = stream
+        self.memory = memory
         sampleRate = Int(info.samplerate)
         channels = Int(info.channels)
         frames = info.frames
@@ -129,19 +123,6 @@ public final class AudioFile {
     }
 
     private static let openLock = NSLock()
-
-    /// `sf_open` for reading. libsndfile keeps the reason an open failed in one process-wide
-    /// variable, so opening and reading that reason happen under one lock.
-    private static func open(_ path: String, _ info: inout SF_INFO) throws(AudioError)
-        -> OpaquePointer
-    {
-        openLock.lock()
-        defer { openLock.unlock() }
-        guard let handle = sf_open(path, Int32(SFM_READ), &info) else {
-            throw .cannotOpen(path: path, reason: message(sf_strerror(nil)))
-        }
-        return handle
-    }
 
     private static func describe(format: Int32) -> String {
         let parts = [Int32(SF_FORMAT_TYPEMASK), Int32(SF_FORMAT_SUBMASK)].compactMap { mask in
