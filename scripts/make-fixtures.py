@@ -43,15 +43,14 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from transformers import (
     Wav2Vec2Config,
-    Wav2Vec2CTCTokenizer,
-    Wav2Vec2FeatureExtractor,
     Wav2Vec2ForCTC,
     Wav2Vec2Processor,
 )
+
+from wav2vec2_processor import SAMPLE_RATE, VOCAB, make_processor
 from transformers.utils import logging as transformers_logging
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SAMPLE_RATE = 16_000
 MAX_TOTAL_BYTES = 5 * 1024 * 1024
 # A greedy transcript is only a stable test target if no frame's top-1 / top-2 logits nearly tie:
 # float32 differences between implementations are ~1e-5, so every frame must clear this margin.
@@ -59,13 +58,6 @@ MIN_MARGIN = 1e-3
 SEED_ATTEMPTS = 50
 ACTIVATIONS_CLIP = "short"  # intermediate activations are dumped for this clip only
 
-# facebook/wav2vec2-base-960h's vocab.json, id order as published.
-VOCAB = {
-    "<pad>": 0, "<s>": 1, "</s>": 2, "<unk>": 3, "|": 4, "E": 5, "T": 6, "A": 7, "O": 8, "N": 9,
-    "I": 10, "H": 11, "S": 12, "R": 13, "D": 14, "L": 15, "U": 16, "M": 17, "W": 18, "C": 19,
-    "F": 20, "G": 21, "Y": 22, "P": 23, "B": 24, "V": 25, "K": 26, "'": 27, "X": 28, "J": 29,
-    "Q": 30, "Z": 31,
-}  # fmt: skip
 
 LEGACY_POS_CONV_KEYS = {
     "wav2vec2.encoder.pos_conv_embed.conv.parametrizations.weight.original0": "wav2vec2.encoder.pos_conv_embed.conv.weight_g",
@@ -215,18 +207,6 @@ def make_speech(speech_dir: Path, processor: Wav2Vec2Processor) -> dict[str, np.
 # Models
 
 
-def make_processor(work_dir: Path) -> Wav2Vec2Processor:
-    vocab_path = work_dir / "vocab.json"
-    vocab_path.write_text(json.dumps(VOCAB))
-    tokenizer = Wav2Vec2CTCTokenizer(
-        str(vocab_path), unk_token="<unk>", pad_token="<pad>", bos_token="<s>", eos_token="</s>",
-        word_delimiter_token="|",
-    )  # fmt: skip
-    feature_extractor = Wav2Vec2FeatureExtractor(
-        feature_size=1, sampling_rate=SAMPLE_RATE, padding_value=0.0, do_normalize=True,
-        return_attention_mask=False,
-    )  # fmt: skip
-    return Wav2Vec2Processor(feature_extractor=feature_extractor, tokenizer=tokenizer)
 
 
 def normal_(tensor: torch.Tensor, std: float, gen: torch.Generator, mean: float = 0.0) -> None:

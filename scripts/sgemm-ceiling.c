@@ -1,0 +1,94 @@
+/*
+ * The float32 matrix-product ceiling of this machine's OpenBLAS: the best GFLOP/s cblas_sgemm reaches on
+ * the shapes a Wav2Vec2-base forward pass is made of, (frames, K) @ (K, N) with frames ~ 1000 and
+ * K, N in {768, 2304, 3072}.  scripts/benchmark.py compares transcribe's achieved GFLOP/s with this.
+ *
+ * Build and run (scripts/benchmark.py does this itself, into bench-out/):
+ *
+ *     gcc -O2 scripts/sgemm-ceiling.c -o bench-out/sgemm-ceiling $(pkg-config --cflags --libs openblas)
+ *     bench-out/sgemm-ceiling [THREADS] [SECONDS_PER_SHAPE]      # defaults: 2 threads, 0.5 s
+ *
+ * Output: one line per shape, `sgemm M N K layout GFLOP/s`, then `config ...` (OpenBLAS build and the
+ * threads it really used) and last `best GFLOP/s` (the maximum over shapes).  A product of
+ * (M, K) @ (K, N) counts 2*M*N*K floating-point operations.  Each shape runs once untimed, then repeats
+ * for SECONDS_PER_SHAPE and keeps its fastest repeat.  "NT" multiplies by a transposed (N, K) weight,
+ * as a Linear layer stored (out, in) does; "NN" by a weight already laid out (K, N).
+ */
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+/* Declared by OpenBLAS's cblas.h in most builds; repeated so other cblas.h headers compile too. */
+void openblas_set_num_threads(int num_threads);
+int openblas_get_num_threads(void);
+char *openblas_get_config(void);
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static float *random_matrix(size_t count) {
+    float *m = malloc(count * sizeof(float));
+    if (m == NULL) {
+        fprintf(stderr, "sgemm-ceiling: out of memory\n");
+        exit(1);
+    }
+    for (size_t i = 0; i < count; i++) m[i] = (float)rand() / (float)RAND_MAX - 0.5f;
+    return m;
+}
+
+/* Best GFLOP/s of C (m, n) = A (m, k) @ B, B stored (n, k) when transposed, else (k, n). */
+static double measure(int m, int n, int k, int transposed, double seconds) {
+    float *a = random_matrix((size_t)m * k);
+    float *b = random_matrix((size_t)k * n);
+    float *c = random_matrix((size_t)m * n);
+    enum CBLAS_TRANSPOSE tb = transposed ? CblasTrans : CblasNoTrans;
+    int ldb = transposed ? k : n;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, tb, m, n, k, 1.0f, a, k, b, ldb, 0.0f, c, n);
+    double best = 1e30, start = now();
+    int repeats = 0;
+    while (repeats < 3 || now() - start < seconds) {
+        double t0 = now();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, tb, m, n, k, 1.0f, a, k, b, ldb, 0.0f, c, n);
+        double t = now() - t0;
+        if (t < best) best = t;
+        repeats++;
+    }
+    free(a);
+    free(b);
+    free(c);
+    return 2.0 * m * n * k / best / 1e9;
+}
+
+int main(int argc, char **argv) {
+    int threads = argc > 1 ? atoi(argv[1]) : 2;
+    double seconds = argc > 2 ? atof(argv[2]) : 0.5;
+    if (threads < 1 || seconds <= 0) {
+        fprintf(stderr, "usage: sgemm-ceiling [THREADS>=1] [SECONDS_PER_SHAPE>0]\n");
+        return 2;
+    }
+    openblas_set_num_threads(threads);
+    srand(1);
+
+    /* (M, N, K): QKV and out projections, FFN up and down, fused QKV, a longer input. */
+    static const int shapes[][3] = {
+        {1000, 768, 768}, {1000, 3072, 768}, {1000, 768, 3072}, {1000, 2304, 768},
+        {1000, 3072, 3072}, {3000, 3072, 768}, {3000, 768, 3072},
+    };
+    double best = 0;
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        for (int transposed = 0; transposed <= 1; transposed++) {
+            int m = shapes[i][0], n = shapes[i][1], k = shapes[i][2];
+            double gflops = measure(m, n, k, transposed, seconds);
+            printf("sgemm %d %d %d %s %.1f\n", m, n, k, transposed ? "NT" : "NN", gflops);
+            fflush(stdout);
+            if (gflops > best) best = gflops;
+        }
+    }
+    printf("config %s threads=%d\n", openblas_get_config(), openblas_get_num_threads());
+    printf("best %.1f\n", best);
+    return 0;
+}
