@@ -25,10 +25,44 @@ public final class AudioFile {
     private static let chunkSamples = 1 << 17
 
     public convenience init(path: String) throws(AudioError) {
-        if let reason = Self.unreadableReason(path) {
-            throw .cannotOpen(path: path, reason: reason)
+        var status = stat()
+        guard stat(path, &status) == 0 else {
+            throw .cannotOpen(path: path, reason: errno == ENOENT ? "no such file" : String(cString: strerror(errno)))
         }
-        try self.init(name: path, memory: nil) { info in sf_open(path, Int32(SFM_READ), &info) }
+        switch status.st_mode & S_IFMT {
+        case S_IFDIR:
+            throw .cannotOpen(path: path, reason: "is a directory")
+        case S_IFREG:
+            guard status.st_size > 0 else { throw .cannotOpen(path: path, reason: "file is empty") }
+            try self.init(name: path, memory: nil) { info in sf_open(path, Int32(SFM_READ), &info) }
+        default:
+            // A named pipe or device: read what it holds, then decode from memory.
+            try self.init(data: Self.readStream(path), name: path)
+        }
+    }
+
+    /// The most a pipe or device is read for one input.
+    static let streamLimit = 2 << 30
+
+    /// Everything a named pipe or device holds, up to `streamLimit` bytes. Opened without
+    /// blocking, so a pipe with no writer reads as empty instead of waiting forever.
+    private static func readStream(_ path: String) throws(AudioError) -> Data {
+        let descriptor = open(path, O_RDONLY | O_NONBLOCK)
+        guard descriptor >= 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(descriptor) }
+        _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~O_NONBLOCK)
+        var data = Data()
+        var block = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = block.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count >= 0 else { throw .readFailed(path: path, reason: String(cString: strerror(errno))) }
+            if count == 0 { return data }
+            data.append(contentsOf: block[..<count])
+            guard data.count <= streamLimit else {
+                throw .readFailed(path: path, reason: "more than \(streamLimit >> 30) GiB from a pipe or device")
+            }
+        }
     }
 
     /// Opens audio held in memory (read from standard input, say); `name` stands for the path
@@ -108,18 +142,6 @@ public final class AudioFile {
             mono.append(sum * scale)
             frameStart += channels
         }
-    }
-
-    /// A plain-words reason when `path` is missing, a directory or empty; nil otherwise.
-    private static func unreadableReason(_ path: String) -> String? {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            return "no such file"
-        }
-        if isDirectory.boolValue { return "is a directory" }
-        let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int
-        if size == 0 { return "file is empty" }
-        return nil
     }
 
     private static let openLock = NSLock()
