@@ -234,6 +234,21 @@ import Testing
         }
     }
 
+    /// On a terminal (here the pseudo-terminal of `script`) stderr shows progress; --quiet and a
+    /// non-terminal stderr (every other test) show none.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script"), "script(1) is not installed"))
+    func showsProgressOnATerminalOnly() throws {
+        try withTemporaryDirectory { directory in
+            let inputs = Self.clips.map { "'\($0)'" }.joined(separator: " ")
+            let command = "\"$TRANSCRIBE\" --model '\(Self.model)' --output-dir '\(directory.path)/out' \(inputs)"
+            let terminal = try Run.shell("script -qec \"\(command)\" /dev/null")
+            #expect(terminal.status == 0)
+            #expect(terminal.stdout.contains("\(Self.clips.count)/\(Self.clips.count) files") && terminal.stdout.contains("real time"))
+            let quiet = try Run.shell("script -qec \"\(command) --quiet\" /dev/null")
+            #expect(!quiet.stdout.contains("files"))
+        }
+    }
+
     @Test func aClosedPipeEndsTheRunQuietly() throws {
         let inputs = (Self.clips + Self.clips + Self.clips).map { "'\($0)'" }.joined(separator: " ")
         let run = try Run.shell("\"$TRANSCRIBE\" --model '\(Self.model)' \(inputs) | head -n 1")
