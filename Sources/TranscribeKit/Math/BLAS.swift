@@ -40,9 +40,10 @@ public enum BLAS {
     }
 
     /// `gemm` over all threads. The product is cut into pieces that depend on the shapes only,
-    /// never on the thread count: two bands of output columns, or bands of about 768 (each packs only its part of
-    /// `b`), or blocks of 128 rows when there are too few columns to share. Each piece is one
-    /// sgemm, so every output value is the same sum in the same order for any number of threads.
+    /// never on the thread count: bands of output columns (two, or about 768 columns each; each
+    /// band packs only its part of `b`), or blocks of 128 rows when there are too few columns to
+    /// share. Each piece is one sgemm, so every output value is the same sum in the same order for
+    /// any number of threads.
     static func parallelGemm(
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int,
