@@ -3,7 +3,7 @@ import TranscribeKit
 
 /// What became of one input.
 enum Outcome: Sendable {
-    case transcribed(Transcription)
+    case transcribed(Transcription, warnings: [String])
     case failed(reason: String)
     /// --skip-existing found its output file.
     case skipped
@@ -77,14 +77,15 @@ final class Batch: @unchecked Sendable {
             let file = input.isStandardInput
                 ? try AudioFile(data: FileHandle.standardInput.readDataToEndOfFile(), name: input.argument)
                 : try AudioFile(path: input.argument)
-            let transcription = try transcriber.transcribe(stream: AudioStream(file: file, sampleRate: transcriber.sampleRate))
+            let stream = try AudioStream(file: file, sampleRate: transcriber.sampleRate)
+            let transcription = try transcriber.transcribe(stream: stream)
             if let directory = options.emissions {
                 try writeAtomically(Npy.encode(transcription.logProbs), to: "\(directory)/\(input.stem).npy")
             }
             if let outputPath {
                 try writeAtomically(Data(renderer.document(input, transcription).utf8), to: outputPath)
             }
-            return .transcribed(transcription)
+            return .transcribed(transcription, warnings: [stream.truncationWarning].compactMap { $0 })
         } catch let error as AudioError {
             return .failed(reason: error.reason)
         } catch {
@@ -97,7 +98,7 @@ final class Batch: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         outcomes[index] = outcome
-        if case .transcribed(let transcription) = outcome {
+        if case .transcribed(let transcription, _) = outcome {
             progress.advance(audio: transcription.duration)
         } else {
             progress.advance(audio: 0)
@@ -105,11 +106,14 @@ final class Batch: @unchecked Sendable {
         while nextToPrint < inputs.count, let ready = outcomes[nextToPrint] {
             let input = inputs[nextToPrint]
             switch ready {
-            case .transcribed(let transcription):
+            case .transcribed(let transcription, let warnings):
+                for warning in warnings {
+                    Diagnostics.write("transcribe: \(input.argument): warning: \(warning)\n")
+                }
                 if options.outputDirectory == nil { printRecord(renderer.stdoutRecord(input, transcription)) }
             case .failed(let reason):
                 failures += 1
-                FileHandle.standardError.write(Data("transcribe: \(input.argument): \(reason)\n".utf8))
+                Diagnostics.write("transcribe: \(input.argument): \(reason)\n")
                 if options.outputDirectory == nil, let record = renderer.failureRecord(input, reason) { printRecord(record) }
             case .skipped:
                 break

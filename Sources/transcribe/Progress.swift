@@ -12,7 +12,7 @@ final class Progress: @unchecked Sendable {
 
     init(total: Int, enabled: Bool) {
         self.total = total
-        self.enabled = enabled && isatty(STDERR_FILENO) == 1
+        self.enabled = enabled && Diagnostics.isTerminal
     }
 
     /// One more input finished, with `seconds` of audio.
@@ -27,13 +27,13 @@ final class Progress: @unchecked Sendable {
         let left = done > 0 ? elapsed / Double(done) * Double(total - done) : 0
         let line = "\(done)/\(total) files, \(Self.clock(audioSeconds)) of audio, "
             + String(format: "%.1fx real time", speed) + ", \(Self.clock(left)) left"
-        FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
+        Diagnostics.write("\r\u{1B}[K" + line)
     }
 
     /// Ends the display with a newline, leaving the last line on screen.
     func finish() {
         guard enabled, done > 0 else { return }
-        FileHandle.standardError.write(Data("\n".utf8))
+        Diagnostics.write("\n")
     }
 
     static func clock(_ seconds: Double) -> String {

@@ -113,6 +113,7 @@ struct Transcribe: ParsableCommand {
             printError(fullMessage(for: error))
             Foundation.exit(Status.usage.rawValue)
         }
+        Diagnostics.claim()
         Foundation.exit(command.transcribeAll().rawValue)
     }
 
@@ -175,7 +176,7 @@ struct Transcribe: ParsableCommand {
     }
 
     static func printError(_ message: String) {
-        FileHandle.standardError.write(Data((message + "\n").utf8))
+        Diagnostics.write(message + "\n")
     }
 }
 

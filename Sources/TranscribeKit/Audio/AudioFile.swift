@@ -102,6 +102,13 @@ public final class AudioFile {
         sf_close(handle)
     }
 
+    /// libsndfile's notes from parsing the header (SFC_GET_LOG_INFO).
+    var headerLog: String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let length = sf_command(handle, Int32(SFC_GET_LOG_INFO), &buffer, Int32(buffer.count))
+        return length > 0 ? String(decoding: buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
+    }
+
     /// All remaining frames, channels averaged: (frames,) in [-1, 1] for integer formats.
     /// Float files are returned as stored, NaN and infinities included.
     public func readMono() throws(AudioError) -> [Float] {

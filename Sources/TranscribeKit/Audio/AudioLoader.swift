@@ -51,7 +51,7 @@ public func loadAudio(path: String, sampleRate target: Int) throws(AudioError) -
 }
 
 /// An input read block by block, mono, at the model's rate: long recordings are never held whole.
-/// Blocks are about a second of the source; the resampler's state carries across them.
+/// Blocks are 2048 frames of the source; the resampler's state carries across them.
 public final class AudioStream {
     public let path: String
     /// The file's own rate (Hz) and channel count, before mixdown and resampling.
@@ -61,6 +61,12 @@ public final class AudioStream {
     private let file: AudioFile
     private let resampler: StreamingResampler
     private var finished = false
+    /// Frames decoded so far, at the file's own rate.
+    public private(set) var decodedFrames = 0
+    /// Why decoding stopped before the end the header announced, if it did.
+    private var stoppedEarly: String?
+    /// Source frames read at a time: small enough that a damaged file yields its readable part.
+    static let blockFrames = 2048
 
     public init(file: AudioFile, sampleRate target: Int) throws(AudioError) {
         self.file = file
@@ -82,7 +88,15 @@ public final class AudioStream {
     /// The next samples at `sampleRate`; empty once the input is exhausted.
     public func next() throws(AudioError) -> [Float] {
         while !finished {
-            let block = try file.readMono(maxFrames: max(1, sourceRate))
+            var block: [Float]
+            do {
+                block = try file.readMono(maxFrames: Self.blockFrames)
+            } catch where decodedFrames > 0 {
+                // A file damaged part-way: what was decoded is used, and `truncationWarning` says so.
+                if case .readFailed(_, let reason) = error { stoppedEarly = reason }
+                block = []
+            }
+            decodedFrames += block.count
             let invalid = block.lazy.filter { !$0.isFinite }.count
             if invalid > 0 { throw .readFailed(path: path, reason: "\(invalid) samples are NaN or infinite") }
             finished = block.isEmpty
@@ -95,5 +109,22 @@ public final class AudioStream {
             if !converted.isEmpty { return converted }
         }
         return []
+    }
+
+    /// Once the stream is exhausted: a note when it held fewer frames than its header announced
+    /// (a truncated file, whose readable part was used); nil otherwise.
+    public var truncationWarning: String? {
+        guard finished else { return nil }
+        if let stoppedEarly {
+            return "truncated: decoding stopped after \(decodedFrames) frames (\(stoppedEarly)); transcribed what was readable"
+        }
+        if file.frames > 0, file.frames < Int64(Int32.max) * 1024, decodedFrames < file.frames {
+            return "truncated: decoded \(decodedFrames) of the \(file.frames) frames the header announces; transcribed what was readable"
+        }
+        // libsndfile shortens a WAV whose data chunk runs past the end of the file, and notes it.
+        if let line = file.headerLog.split(separator: "\n").first(where: { $0.hasPrefix("data") && $0.contains("(should be") }) {
+            return "truncated: the header's data size is larger than the file (\(line.trimmingCharacters(in: .whitespaces))); transcribed what was readable"
+        }
+        return nil
     }
 }
