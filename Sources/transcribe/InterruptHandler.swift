@@ -1,8 +1,9 @@
 import Foundation
 import TranscribeKit
 
-/// Ctrl-C and SIGTERM end the run quietly: temporary output files are removed (finished outputs
-/// stay; none is left half-written) and the process exits with 128 + the signal's number.
+/// Ctrl-C and SIGTERM end the run quietly: a file being written is finished, no other is
+/// started (finished outputs stay; none is left half-written), and the process exits with
+/// 128 + the signal's number.
 enum InterruptHandler {
     nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
 
@@ -11,7 +12,7 @@ enum InterruptHandler {
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
             source.setEventHandler {
-                TemporaryFiles.shared.removeAll()
+                TemporaryFiles.shared.stopWriting()
                 _exit(128 + signalNumber)
             }
             source.resume()

@@ -1,15 +1,17 @@
 import Foundation
+import Synchronization
 
 /// Splits elementwise work (activations, norms, softmax) over the cores that the matrix
 /// products use, so that no core idles between two sgemm calls.
 public enum Parallel {
-    nonisolated(unsafe) private static var threadCount = ProcessInfo.processInfo.activeProcessorCount
+    private static let threadCount = Atomic<Int>(ProcessInfo.processInfo.activeProcessorCount)
 
-    /// Threads for products and elementwise work (default: all cores); set once at start-up
-    /// through `BLAS.setThreads`.
+    /// Threads for products and elementwise work (default: all cores); set at start-up through
+    /// `BLAS.setThreads`. Changing it while work runs is safe: a split already made stays, and
+    /// results do not depend on the count.
     public static var threads: Int {
-        get { threadCount }
-        set { threadCount = max(1, newValue) }
+        get { threadCount.load(ordering: .relaxed) }
+        set { threadCount.store(max(1, newValue), ordering: .relaxed) }
     }
 
     /// Calls `body` on disjoint ranges covering `0..<count`, in parallel when there is enough
