@@ -145,6 +145,7 @@ struct Transcribe: ParsableCommand {
             for directory in [outputDir, emissions].compactMap({ $0 }) {
                 do {
                     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                    removeStaleTemporaryFiles(in: directory)
                 } catch {
                     throw ValidationMessage("\(directory): cannot create the directory: \(error.localizedDescription)")
                 }

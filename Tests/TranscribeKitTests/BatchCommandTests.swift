@@ -249,6 +249,40 @@ import Testing
         }
     }
 
+    /// SIGKILL at random points of a batch: every output present is complete, and the next run
+    /// removes the dead process's temporary files and finishes the batch.
+    @Test func killedOutrightNoOutputIsPartial() throws {
+        try withTemporaryDirectory { directory in
+            let out = directory.appendingPathComponent("out").path
+            var inputs: [String] = []
+            for index in 0..<40 {
+                let link = directory.appendingPathComponent("clip\(index).wav").path
+                try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: Self.clips[index % Self.clips.count])
+                inputs.append(link)
+            }
+            let arguments = ["--model", Self.model, "--output-dir", out, "--format", "json", "--threads", "1", "--skip-existing"]
+            var generator = SystemRandomNumberGenerator()
+            for _ in 0..<3 {
+                let process = Process()
+                process.executableURL = Run.executable
+                process.arguments = arguments + inputs
+                process.standardError = FileHandle.nullDevice
+                try process.run()
+                Thread.sleep(forTimeInterval: Double.random(in: 0.05...0.4, using: &generator))
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+                for name in (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? [] where !name.hasPrefix(".") {
+                    _ = try json(String(contentsOfFile: "\(out)/\(name)", encoding: .utf8))  // complete, or absent
+                }
+            }
+            let finish = try Run(arguments + inputs)
+            #expect(finish.status == 0)
+            let names = try FileManager.default.contentsOfDirectory(atPath: out)
+            #expect(names.count == inputs.count)
+            #expect(names.allSatisfy { !$0.hasPrefix(".") })
+        }
+    }
+
     @Test func aClosedPipeEndsTheRunQuietly() throws {
         let inputs = (Self.clips + Self.clips + Self.clips).map { "'\($0)'" }.joined(separator: " ")
         let run = try Run.shell("\"$TRANSCRIBE\" --model '\(Self.model)' \(inputs) | head -n 1")

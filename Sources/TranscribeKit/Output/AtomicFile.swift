@@ -39,3 +39,20 @@ public final class TemporaryFiles: @unchecked Sendable {
         lock.lock()
     }
 }
+
+/// Deletes the temporary files `writeAtomically` left in `directory` when a process writing them
+/// was killed outright (SIGKILL, power loss): `.<name>.<pid>.<id>.tmp` whose process is gone.
+/// Returns how many were removed.
+@discardableResult
+public func removeStaleTemporaryFiles(in directory: String) -> Int {
+    guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return 0 }
+    var removed = 0
+    for name in names where name.hasPrefix(".") && name.hasSuffix(".tmp") {
+        let parts = name.dropLast(4).split(separator: ".")
+        guard parts.count >= 3, let pid = Int32(parts[parts.count - 2]), parts[parts.count - 1].count == 8 else { continue }
+        if pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH {
+            if unlink(directory + "/" + name) == 0 { removed += 1 }
+        }
+    }
+    return removed
+}
