@@ -67,7 +67,7 @@ final class Batch: @unchecked Sendable {
 
     /// Reads, transcribes and writes one input; never throws.
     private func process(_ input: Input) -> Outcome {
-        let outputPath = options.outputDirectory.map { "\($0)/\(input.stem).\(renderer.format.rawValue)" }
+        let outputPath = options.outputDirectory.map { "\($0)/\(input.stem).\(renderer.format.fileExtension)" }
         if options.skipExisting, let outputPath, FileManager.default.fileExists(atPath: outputPath) {
             return .skipped
         }

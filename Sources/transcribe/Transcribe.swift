@@ -123,12 +123,12 @@ struct Transcribe: ParsableCommand {
         if let filesFrom { arguments += try readFileList(filesFrom) }
         var inputs = arguments.map(Input.init)
         if let shard = shard.flatMap(Shard.init) { inputs = shard.select(inputs) }
-        for directory in [outputDir, emissions].compactMap({ $0 }) {
+        // Files written per input are named by stem, so two inputs must not share one.
+        if let directory = outputDir ?? emissions {
             var seen: [String: String] = [:]
-            let suffix = directory == outputDir ? format.rawValue : "npy"
             for input in inputs {
                 if let other = seen.updateValue(input.argument, forKey: input.stem) {
-                    throw ValidationMessage("\(other) and \(input.argument) would both write \(directory)/\(input.stem).\(suffix)")
+                    throw ValidationMessage("\(other) and \(input.argument) would both write \(input.stem).* to \(directory)")
                 }
             }
         }

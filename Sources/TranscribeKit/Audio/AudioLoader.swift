@@ -29,10 +29,7 @@ public struct DecodedAudio: Sendable, Equatable {
         channels = file.channels
         formatDescription = file.formatDescription
         samples = try file.readMono()
-        let invalid = samples.lazy.filter { !$0.isFinite }.count
-        if invalid > 0 {
-            throw .readFailed(path: file.path, reason: "\(invalid) samples are NaN or infinite")
-        }
+        try requireFinite(samples, path: file.path)
     }
 
     /// The samples at `targetRate` Hz.
@@ -40,8 +37,21 @@ public struct DecodedAudio: Sendable, Equatable {
         do {
             return try resample(samples, from: sampleRate, to: targetRate)
         } catch {
-            throw .cannotResample(path: path, from: error.from, to: error.to, reason: error.reason)
+            throw AudioError(error, path: path)
         }
+    }
+}
+
+/// Samples for the model must be numbers: NaN or infinity (possible in float files) is refused.
+private func requireFinite(_ samples: [Float], path: String) throws(AudioError) {
+    let invalid = samples.lazy.filter { !$0.isFinite }.count
+    if invalid > 0 { throw .readFailed(path: path, reason: "\(invalid) samples are NaN or infinite") }
+}
+
+extension AudioError {
+    /// libsamplerate's refusal for the file at `path`.
+    init(_ error: ResamplerError, path: String) {
+        self = .cannotResample(path: path, from: error.from, to: error.to, reason: error.reason)
     }
 }
 
@@ -77,7 +87,7 @@ public final class AudioStream {
         do {
             resampler = try StreamingResampler(from: file.sampleRate, to: target)
         } catch {
-            throw .cannotResample(path: file.path, from: error.from, to: error.to, reason: error.reason)
+            throw AudioError(error, path: file.path)
         }
     }
 
@@ -97,14 +107,13 @@ public final class AudioStream {
                 block = []
             }
             decodedFrames += block.count
-            let invalid = block.lazy.filter { !$0.isFinite }.count
-            if invalid > 0 { throw .readFailed(path: path, reason: "\(invalid) samples are NaN or infinite") }
+            try requireFinite(block, path: path)
             finished = block.isEmpty
             let converted: [Float]
             do {
                 converted = try resampler.process(block, endOfInput: finished)
             } catch {
-                throw .cannotResample(path: path, from: error.from, to: error.to, reason: error.reason)
+                throw AudioError(error, path: path)
             }
             if !converted.isEmpty { return converted }
         }

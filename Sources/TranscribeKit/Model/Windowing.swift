@@ -40,8 +40,14 @@ public struct WindowPlan: Sendable, Equatable {
     /// Samples that must be read before the window keeping frames from `chunkStart` can be cut;
     /// for the first, one more than a single pass takes, to know whether the input needs windows.
     public func samplesNeeded(keptFrom chunkStart: Int) -> Int {
-        let window = (chunkStart + chunkFrames + contextFrames - 1) * config.samplesPerFrame + config.receptiveField
-        return chunkStart == 0 ? max(window, maximumWindowSamples + 1) : window
+        let end = fullWindowEnd(keptFrom: chunkStart)
+        return chunkStart == 0 ? max(end, maximumWindowSamples + 1) : end
+    }
+
+    /// One past the last sample of a window with its whole right context: the samples its
+    /// `chunkFrames + contextFrames` frames from `chunkStart` on need.
+    private func fullWindowEnd(keptFrom chunkStart: Int) -> Int {
+        (chunkStart + chunkFrames + contextFrames - 1) * config.samplesPerFrame + config.receptiveField
     }
 
     /// The window keeping frames from `chunkStart`, given how many samples exist so far; nil
@@ -50,8 +56,7 @@ public struct WindowPlan: Sendable, Equatable {
         let stride = config.samplesPerFrame
         let first = max(0, chunkStart - contextFrames)
         if samplesAvailable >= samplesNeeded(keptFrom: chunkStart) {
-            let end = (chunkStart + chunkFrames + contextFrames - 1) * stride + config.receptiveField
-            return Window(samples: (first * stride)..<end, firstFrame: first,
+            return Window(samples: (first * stride)..<fullWindowEnd(keptFrom: chunkStart), firstFrame: first,
                           kept: chunkStart..<(chunkStart + chunkFrames))
         }
         guard endOfInput else { return nil }
