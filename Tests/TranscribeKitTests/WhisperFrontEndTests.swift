@@ -228,3 +228,136 @@ struct WhisperFrontEndReference: Decodable {
     }
 }
 
+/// `decode` against `WhisperTokenizer.decode(ids, skip_special_tokens=True)` of transformers with
+/// tiny.en's real tokenizer.json; the loaders against hand-written and broken vocabularies.
+@Suite struct WhisperTokenizerTests {
+    static let tinyEn = Fixtures.packageRoot.appendingPathComponent("Models/whisper-tiny.en")
+    static let vocabOnly = WhisperFrontEndReference.directory.appendingPathComponent("vocab-only")
+    static let cases = WhisperFrontEndReference.loaded?.tokenizer.cases ?? []
+
+    /// Loaded once: the parity cases share it.
+    static let loadedTinyEn = Result { try WhisperTokenizer(directory: ModelDirectory(path: tinyEn.path)) }
+
+    static func tinyEnTokenizer() throws -> WhisperTokenizer {
+        try #require(
+            FileManager.default.fileExists(atPath: tinyEn.appendingPathComponent("tokenizer.json").path),
+            "Models/whisper-tiny.en/tokenizer.json is missing: run scripts/install-whisper-tiny-en.sh")
+        return try loadedTinyEn.get()
+    }
+
+    @Test func tinyEnVocabulary() throws {
+        let tokenizer = try Self.tinyEnTokenizer()
+        let reference = try #require(WhisperFrontEndReference.loaded?.tokenizer)
+        // tokenizer.json stops at <|notimestamps|>; the 1501 timestamps follow, as in the model's vocab_size.
+        #expect(reference.vocabularySize == 50363)
+        #expect(tokenizer.count == 51864)
+        #expect(tokenizer.id(of: "<|endoftext|>") == 50256)
+        #expect(tokenizer.id(of: "<|startoftranscript|>") == 50257)
+        #expect(tokenizer.id(of: "<|notimestamps|>") == 50362)
+        #expect(tokenizer.id(of: "<|0.00|>") == 50363)
+        #expect(tokenizer.id(of: "<|0.02|>") == 50364)
+        #expect(tokenizer.token(of: 51863) == "<|30.00|>")
+        #expect(tokenizer.token(of: 51864) == nil && tokenizer.token(of: -1) == nil)
+        #expect(tokenizer.id(of: "Ġhello") == 23748)
+        #expect(tokenizer.bytes(of: 23748) == Array(" hello".utf8))
+        #expect(tokenizer.bytes(of: 50256).isEmpty && tokenizer.bytes(of: 50400).isEmpty)
+        #expect(tokenizer.isSpecial(50256) && tokenizer.isSpecial(50362) && tokenizer.isSpecial(50363) && tokenizer.isSpecial(51863))
+        #expect(!tokenizer.isSpecial(23748) && !tokenizer.isSpecial(0))
+        #expect(tokenizer.languages.count == 99)
+        #expect(tokenizer.languages["en"] == 50258 && tokenizer.languages["zh"] == 50259 && tokenizer.languages["su"] == 50356)
+    }
+
+    @Test func thereAreEnoughCases() {
+        #expect(Self.cases.count >= 30, "run scripts/make-whisper-frontend-fixtures.py")
+    }
+
+    @Test(arguments: cases)
+    func decodesAsTransformers(_ testCase: WhisperFrontEndReference.TokenizerCase) throws {
+        let tokenizer = try Self.tinyEnTokenizer()
+        let text = tokenizer.decode(testCase.ids)
+        #expect(text == testCase.text, "\(Array(text.unicodeScalars)) vs \(Array(testCase.text.unicodeScalars))")
+    }
+
+    @Test func readsVocabAndAddedTokens() throws {
+        let tokenizer = try WhisperTokenizer(directory: ModelDirectory(path: Self.vocabOnly.path))
+        #expect(tokenizer.count == 22 + 1501)
+        #expect(tokenizer.languages == ["en": 16, "fr": 17])
+        #expect(tokenizer.id(of: "<|0.00|>") == 22 && tokenizer.token(of: 22 + 1500) == "<|30.00|>")
+        #expect((14...21).allSatisfy(tokenizer.isSpecial) && !tokenizer.isSpecial(13))
+        #expect(tokenizer.decode([15, 16, 19, 21, 10, 11, 14]) == " Hello world")
+        #expect(tokenizer.decode([12, 8, 9, 4, 13]) == "café \n")
+        #expect(tokenizer.decode([20, 10, 15, 11]) == " world")
+        #expect(tokenizer.decode([12, 8]) == "caf\u{FFFD}")
+        #expect(tokenizer.decode([0, 1, 2, 2, 3, 22, 4, 5, 3, 6, 2, 7, 100]) == "Hello world")
+        #expect(tokenizer.bytes(of: 13) == [0x0A] && tokenizer.bytes(of: 8) == [0xC3])
+    }
+
+    /// tokenizer_config.json's `added_tokens_decoder` decides which added tokens are special; a
+    /// token that is not is text.
+    @Test func addedTokensDecoderSetsSpecialFlags() throws {
+        try withTemporaryDirectory { directory in
+            let copy = directory.appendingPathComponent("vocab-only")
+            try FileManager.default.copyItem(at: Self.vocabOnly, to: copy)
+            try Data("""
+                {"added_tokens_decoder": {"14": {"content": "<|endoftext|>", "special": false},
+                                          "5000": {"content": "<|custom|>", "special": false}}}
+                """.utf8).write(to: copy.appendingPathComponent("tokenizer_config.json"))
+            let tokenizer = try WhisperTokenizer(directory: ModelDirectory(path: copy.path))
+            #expect(!tokenizer.isSpecial(14) && tokenizer.isSpecial(15))
+            // <|notimestamps|> is not the last id any more: no timestamps are added.
+            #expect(tokenizer.count == 5001 && tokenizer.id(of: "<|0.00|>") == nil)
+            #expect(tokenizer.decode([10, 14, 5000, 21, 22]) == " Hello<|endoftext|><|custom|>")
+        }
+    }
+
+    struct Broken: CustomTestStringConvertible, Sendable {
+        let name: String
+        let file: String
+        let contents: String
+        /// Whose name the error must carry, besides the file's.
+        let field: String?
+        var testDescription: String { name }
+    }
+
+    static let broken = [
+        Broken(name: "malformed tokenizer.json", file: "tokenizer.json", contents: "{\"model\": {", field: nil),
+        Broken(name: "vocab of the wrong type", file: "tokenizer.json",
+               contents: "{\"model\": {\"type\": \"BPE\", \"vocab\": [\"a\"]}, \"decoder\": {\"type\": \"ByteLevel\"}}", field: "model.vocab"),
+        Broken(name: "not a BPE", file: "tokenizer.json",
+               contents: "{\"model\": {\"type\": \"Unigram\", \"vocab\": {}}, \"decoder\": {\"type\": \"ByteLevel\"}}", field: "model.type"),
+        Broken(name: "not byte-level", file: "tokenizer.json",
+               contents: "{\"model\": {\"vocab\": {\"a\": 0}}, \"decoder\": {\"type\": \"WordPiece\"}}", field: "decoder.type"),
+        Broken(name: "an id twice", file: "tokenizer.json",
+               contents: "{\"model\": {\"vocab\": {\"a\": 0, \"b\": 0}}, \"decoder\": {\"type\": \"ByteLevel\"}}", field: nil),
+        Broken(name: "an id beyond any vocabulary", file: "vocab.json", contents: "{\"H\": 123456789012}", field: nil),
+        Broken(name: "malformed vocab.json", file: "vocab.json", contents: "{\"H\": 0,", field: nil),
+        Broken(name: "an id that is a string", file: "vocab.json", contents: "{\"H\": \"0\"}", field: "H"),
+        Broken(name: "malformed added_tokens.json", file: "added_tokens.json", contents: "[", field: nil),
+        Broken(name: "a key that is not an id", file: "tokenizer_config.json",
+               contents: "{\"added_tokens_decoder\": {\"x\": {\"content\": \"<|x|>\"}}}", field: "added_tokens_decoder.x"),
+    ]
+
+    @Test(arguments: broken)
+    func namesTheFileAndField(_ broken: Broken) throws {
+        try withTemporaryDirectory { directory in
+            let copy = directory.appendingPathComponent("vocab-only")
+            try FileManager.default.copyItem(at: Self.vocabOnly, to: copy)
+            try Data(broken.contents.utf8).write(to: copy.appendingPathComponent(broken.file))
+            #expect {
+                try WhisperTokenizer(directory: ModelDirectory(path: copy.path))
+            } throws: { error in
+                let description = "\(error)"
+                return error is ModelError && description.contains("/" + broken.file)
+                    && broken.field.map { description.contains("\"\($0)\"") } ?? true
+            }
+        }
+    }
+
+    @Test func namesTheMissingVocabulary() throws {
+        try withTemporaryDirectory { directory in
+            #expect(throws: ModelError.missingFile(path: directory.path + "/tokenizer.json (or vocab.json)")) {
+                try WhisperTokenizer(directory: ModelDirectory(path: directory.path))
+            }
+        }
+    }
+}
