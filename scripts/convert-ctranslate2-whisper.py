@@ -75,9 +75,7 @@ SAFETENSORS_DTYPES = {"float32": "F32", "float16": "F16", "bfloat16": "BF16"}
 
 
 def to_float32(variable: Variable) -> np.ndarray:
-    if variable.dtype == "float32":
-        return variable.array.astype(np.float32)
-    if variable.dtype == "float16":
+    if variable.dtype in ("float32", "float16"):
         return variable.array.astype(np.float32)
     if variable.dtype == "bfloat16":
         return (variable.array.astype(np.uint32) << 16).view(np.float32)
@@ -95,7 +93,7 @@ class Weights:
     def has(self, name: str) -> bool:
         return name in self.model.variables or name in self.model.aliases
 
-    def _variable(self, name: str) -> Variable:
+    def variable(self, name: str) -> Variable:
         self.taken.add(name)
         stored = self.model.aliases.get(name, name)
         if stored not in self.model.variables:
@@ -104,17 +102,17 @@ class Weights:
         return self.model.variables[stored]
 
     def attribute(self, name: str) -> int | float:
-        return self._variable(name).scalar()
+        return self.variable(name).scalar()
 
     def tensor(self, name: str) -> np.ndarray:
-        variable = self._variable(name)
+        variable = self.variable(name)
         if self.has(f"{name}_zero"):
             raise ConversionError(f"{name}: AWQ-quantized weights ({name}_zero) are not supported")
         if not self.has(f"{name}_scale"):
             if variable.dtype in SAFETENSORS_DTYPES:
                 self.float_dtypes.add(variable.dtype)
             return to_float32(variable)
-        scale = to_float32(self._variable(f"{name}_scale"))
+        scale = to_float32(self.variable(f"{name}_scale"))
         value = variable.array.astype(np.float32)
         if variable.dtype == "int16" and scale.ndim == 0:  # one scale for the whole tensor
             return value / scale
@@ -229,7 +227,7 @@ class WhisperMapper:
             if expected is not None and value != expected:
                 raise ConversionError(f"model.bin {name} = {value}; a Whisper model has {expected}")
         # WhisperSpec stores False (int8); other converters store the factor as a float (1.0: none).
-        scale = self.w._variable("decoder/scale_embeddings")
+        scale = self.w.variable("decoder/scale_embeddings")
         if scale.scalar() != (1.0 if scale.dtype == "float32" else 0):
             raise ConversionError(f"model.bin decoder/scale_embeddings = {scale.scalar()}; Whisper does not scale its embeddings")
 
