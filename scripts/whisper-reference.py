@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Record faster-whisper's transcripts of the sample clips: the reference for the Swift Whisper path.
 
-How to run (from the repository root; CPU only, ~2 minutes on 2 cores):
+How to run (from the repository root; CPU only; 100 transcriptions, about 12 CPU-minutes: ~6 min on 2 quiet cores):
 
     python3 -m pip install -r scripts/requirements-whisper.txt
     python3 scripts/whisper-reference.py                 # writes Tests/Fixtures/whisper/faster-whisper-tiny.en.json

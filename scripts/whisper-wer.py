@@ -5,7 +5,7 @@ How to run (from the repository root):
 
     python3 -m pip install -r scripts/requirements-whisper.txt          # jiwer
     python3 scripts/whisper-wer.py                                      # the faster-whisper fixture's four runs
-    transcribe --model Models/whisper-tiny.en --format jsonl ../shared/samples/*.{wav,flac,mp3} > bench-out/swift.jsonl
+    transcribe --model MODEL_DIR --format jsonl ../shared/samples/*.{wav,flac,mp3} > bench-out/swift.jsonl
     python3 scripts/whisper-wer.py --jsonl swift=bench-out/swift.jsonl  # and the Swift tool beside them
     python3 scripts/whisper-wer.py --runs greedy/sndfile --jsonl bench-out/swift.jsonl --alignments
 
