@@ -42,10 +42,16 @@ public struct PowerSpectrogram: Sendable {
     /// `t * hopLength`; the signal is mirrored (without repeating the edge sample) `nFFT / 2` samples
     /// beyond both ends, which needs more than `nFFT / 2` samples, as torch does.
     public func callAsFunction(_ samples: [Float]) -> Matrix {
+        callAsFunction(samples, frames: 0..<frameCount(samples.count))
+    }
+
+    /// Rows `frameRange` of the spectrogram of `samples`: long inputs are computed a block of
+    /// frames at a time.
+    public func callAsFunction(_ samples: [Float], frames frameRange: Range<Int>) -> Matrix {
         let count = samples.count
         let half = nFFT / 2
         precondition(count > half, "reflect padding needs more than nFFT / 2 = \(half) samples, got \(count)")
-        let frames = frameCount(count)
+        let frames = frameRange.count
         let bins = frequencyBins
 
         // (frames, nFFT): the windowed stretches, reflected at both ends.
@@ -53,7 +59,7 @@ public struct PowerSpectrogram: Sendable {
         samples.withUnsafeBufferPointer { x in
             framed.withUnsafeMutableBufferPointer { out in
                 for frame in 0..<frames {
-                    let start = frame * hopLength - half
+                    let start = (frameRange.lowerBound + frame) * hopLength - half
                     let row = out.baseAddress! + frame * nFFT
                     if start >= 0 && start + nFFT <= count {
                         row.update(from: x.baseAddress! + start, count: nFFT)

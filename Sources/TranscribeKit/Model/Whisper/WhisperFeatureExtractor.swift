@@ -96,22 +96,31 @@ public struct WhisperFeatureExtractor: Sendable {
         var window = [Float](repeating: 0, count: nSamples)
         let kept = min(samples.count, nSamples)
         window.replaceSubrange(0..<kept, with: samples[0..<kept])
+        return logMel(window)
+    }
 
-        // (nbMaxFrames + 1, 1 + nFFT / 2) -> (nbMaxFrames, 1 + nFFT / 2): the last frame is dropped.
-        let power = spectrogram(window)
-        let frames = nbMaxFrames
-        let bins = spectrogram.frequencyBins
-        let trimmed = Matrix(rows: frames, cols: bins, data: Array(power.data[0..<(frames * bins)]))
-
-        // (nbMaxFrames, featureSize)
-        var logMel = melFilters(trimmed)
-        logMel.data.withUnsafeMutableBufferPointer { values in
-            var maximum = -Float.infinity
-            for i in 0..<values.count {
-                values[i] = log10(max(values[i], Self.melFloor))
-                maximum = max(maximum, values[i])
+    /// `(samples.count / hopLength, featureSize)` time-major log-mel of all of `samples`, with
+    /// neither padding nor truncation: what WhisperFeatureExtractor gives for a long-form input
+    /// (`truncation=False, padding="longest"`). The floor `max - 8` is taken over the whole input.
+    /// The spectrogram is computed `nbMaxFrames` frames at a time, so only the log-mel is held whole.
+    public func logMel(_ samples: [Float]) -> Matrix {
+        guard samples.count > nFFT / 2 else { return Matrix(zeros: 0, featureSize) }
+        // The spectrogram has one frame more than the log-mel: the last is dropped.
+        let frames = spectrogram.frameCount(samples.count) - 1
+        var logMel = Matrix(zeros: frames, featureSize)
+        var maximum = -Float.infinity
+        for first in stride(from: 0, to: frames, by: nbMaxFrames) {
+            let block = first..<min(frames, first + nbMaxFrames)
+            // (block, 1 + nFFT / 2) -> (block, featureSize)
+            let mel = melFilters(spectrogram(samples, frames: block))
+            for (offset, value) in mel.data.enumerated() {
+                let logValue = log10(max(value, Self.melFloor))
+                logMel.data[block.lowerBound * featureSize + offset] = logValue
+                maximum = max(maximum, logValue)
             }
-            let floor = maximum - Self.dynamicRange
+        }
+        let floor = maximum - Self.dynamicRange
+        logMel.data.withUnsafeMutableBufferPointer { values in
             for i in 0..<values.count { values[i] = (max(values[i], floor) + 4) / 4 }
         }
         return logMel
