@@ -9,7 +9,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
-packages=(pkg-config libsndfile1-dev libsamplerate0-dev libopenblas-dev)
+packages=(pkg-config libsndfile1-dev libsamplerate0-dev libopenblas-dev zlib1g-dev)
 if ! dpkg -s "${packages[@]}" >/dev/null 2>&1; then
     $sudo apt-get update -q
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${packages[@]}"

@@ -82,6 +82,11 @@ struct Transcribe: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Whisper: beams of the beam search; 1 decodes greedily.", valueName: "n"))
     var beamSize = 5
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Whisper: fill a window shorter than 30 s with silence before the log-mel (audio: transformers, "
+            + "openai-whisper) or with zero frames after it (features: faster-whisper).", valueName: "audio|features"))
+    var padding: WhisperDecodingOptions.WindowPadding = .audio
+
     @Option(name: .long, help: ArgumentHelp("Threads for the matrix work (default: all cores, shared between jobs).", valueName: "n"))
     var threads: Int?
 
@@ -179,6 +184,7 @@ struct Transcribe: ParsableCommand {
             whisperOptions.language = language
             whisperOptions.task = task
             whisperOptions.beamSize = beamSize
+            whisperOptions.padding = padding
             transcriber = try loadRecognizer(directory: directory, whisperOptions: whisperOptions)
             if model == nil && !quiet {
                 Self.printError("transcribe: model \(directory.path) (\(transcriber.family))")
@@ -214,3 +220,4 @@ struct Transcribe: ParsableCommand {
 extension OutputFormat: ExpressibleByArgument {}
 extension TextCase: ExpressibleByArgument {}
 extension WhisperDecodingOptions.Task: ExpressibleByArgument {}
+extension WhisperDecodingOptions.WindowPadding: ExpressibleByArgument {}

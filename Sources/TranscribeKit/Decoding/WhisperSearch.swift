@@ -30,6 +30,21 @@ public struct WhisperDecodingOptions: Sendable, Equatable {
     /// below `logProbThreshold`, is silence: its text is dropped.
     public var noSpeechThreshold: Double? = 0.6
     public var logProbThreshold: Double? = -1.0
+    /// A window whose text compresses better than this (a decoder stuck in a loop), or whose
+    /// average log-probability is below `logProbThreshold`, is decoded again at the next of
+    /// `temperatures`, by sampling `bestOf` candidates (seeded: the same input gives the same text).
+    public var compressionRatioThreshold: Double? = 2.4
+    public var temperatures: [Double] = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    public var bestOf = 5
+    /// How a window shorter than 30 s is filled.
+    public var padding = WindowPadding.audio
+
+    public enum WindowPadding: String, Sendable, CaseIterable {
+        /// With silence, before the log-mel: as WhisperFeatureExtractor and openai-whisper do.
+        case audio
+        /// With zeros, after the log-mel: as faster-whisper (and transformers' long-form path) do.
+        case features
+    }
 
     public init() {}
 }
@@ -46,6 +61,8 @@ struct WhisperWindowResult: Sendable {
     var averageLogProb: Double { sumLogProb / Double(tokens.count + 1) }
     /// The probability of `<|nospeech|>` right after `<|startoftranscript|>`.
     var noSpeechProb: Double
+    /// 0 for greedy and beam search; the sampling temperature of a fallback.
+    var temperature = 0.0
 }
 
 /// Greedy and beam search over one window, as Whisper's reference decoder does them.
@@ -60,8 +77,12 @@ struct WhisperWindowDecoder: Sendable {
     let sampleLength: Int
 
     /// Decodes one window's encoder states after `prompt`, whose `<|startoftranscript|>` is at
-    /// `sotIndex`.
-    func decode(encoded: Matrix, prompt: [Int], sotIndex: Int) -> WhisperWindowResult {
+    /// `sotIndex`: by greedy or beam search at temperature 0, else by sampling `bestOf`
+    /// candidates with `generator` and keeping the likeliest.
+    func decode(
+        encoded: Matrix, prompt: [Int], sotIndex: Int,
+        temperature: Double = 0, bestOf: Int = 1, generator: inout SplitMix64
+    ) -> WhisperWindowResult {
         let decoder = model.decoder
         let cross = model.crossStates(encoded)
         var caches = [model.emptyCache()]
@@ -71,10 +92,19 @@ struct WhisperWindowDecoder: Sendable {
         // Stop at sampleLength tokens, or where the decoder runs out of positions.
         let limit = min(sampleLength, decoder.maxPositions - prompt.count)
         let step = Step(decoder: decoder, cross: cross)
-        var result = beamSize > 1
-            ? beamSearch(first: Array(firstLogits.row(1)), caches: caches, limit: limit, step: step)
-            : greedy(first: Array(firstLogits.row(1)), caches: caches, limit: limit, step: step)
+        let first = Array(firstLogits.row(1))
+        var result: WhisperWindowResult
+        if temperature > 0 {
+            result = sample(
+                first: first, caches: caches, limit: limit, step: step,
+                temperature: temperature, candidates: max(1, bestOf), generator: &generator)
+        } else if beamSize > 1 {
+            result = beamSearch(first: first, caches: caches, limit: limit, step: step)
+        } else {
+            result = greedy(first: first, caches: caches, limit: limit, step: step)
+        }
         result.noSpeechProb = noSpeechProb
+        result.temperature = temperature
         return result
     }
 
@@ -105,6 +135,67 @@ struct WhisperWindowDecoder: Sendable {
             logits = Array(step([token], &caches).row(0))
         }
         return WhisperWindowResult(tokens: sampled, tokenLogProbs: logProbs, sumLogProb: sum, noSpeechProb: 0)
+    }
+
+    /// `candidates` sequences sampled at `temperature`, run together; the one with the best
+    /// ranking score wins.
+    private func sample(
+        first: [Float], caches: [WhisperDecoderCache], limit: Int, step: Step,
+        temperature: Double, candidates: Int, generator: inout SplitMix64
+    ) -> WhisperWindowResult {
+        var sequences = Array(repeating: Hypothesis(), count: candidates)
+        var active = Array(0..<candidates)
+        var caches = Array(repeating: caches[0], count: candidates)
+        var logits = Matrix(rows: candidates, cols: first.count, data: Array((0..<candidates).map { _ in first }.joined()))
+        while !active.isEmpty {
+            var next: [Int] = [], tokensIn: [Int] = []
+            for (row, index) in active.enumerated() {
+                var values = Array(logits.row(row))
+                filter.apply(&values, sampled: sequences[index].tokens[...])
+                let distribution = logSoftmax(values)
+                let token = sampleToken(distribution, temperature: temperature, generator: &generator)
+                sequences[index].tokens.append(token)
+                sequences[index].logProbs.append(distribution[token])
+                sequences[index].score += Double(distribution[token])
+                if token != tokens.endOfText && sequences[index].tokens.count < limit {
+                    next.append(index)
+                    tokensIn.append(token)
+                }
+            }
+            active = next
+            guard !active.isEmpty else { break }
+            var activeCaches = active.map { caches[$0] }
+            logits = step(tokensIn, &activeCaches)
+            for (position, index) in active.enumerated() { caches[index] = activeCaches[position] }
+        }
+        return best(of: sequences)
+    }
+
+    /// Draws a token from `softmax(logProbs / temperature)`.
+    private func sampleToken(_ logProbs: [Float], temperature: Double, generator: inout SplitMix64) -> Int {
+        let scaled = logProbs.map { Double($0) / temperature }
+        let maximum = scaled.max() ?? 0
+        let weights = scaled.map { $0.isFinite ? exp($0 - maximum) : 0 }
+        var target = generator.nextUnit() * weights.reduce(0, +)
+        for (token, weight) in weights.enumerated() where weight > 0 {
+            target -= weight
+            if target <= 0 { return token }
+        }
+        return argmax(logProbs)
+    }
+
+    /// The finished candidate with the best ranking score, its end of text removed.
+    private func best(of candidates: [Hypothesis]) -> WhisperWindowResult {
+        let best = candidates.enumerated().max { lhs, rhs in
+            let (l, r) = (rankingScore(lhs.element), rankingScore(rhs.element))
+            return l != r ? l < r : lhs.offset > rhs.offset
+        }?.element ?? Hypothesis()
+        var chosen = best
+        if chosen.tokens.last == tokens.endOfText {
+            chosen.tokens.removeLast()
+            chosen.logProbs.removeLast()
+        }
+        return WhisperWindowResult(tokens: chosen.tokens, tokenLogProbs: chosen.logProbs, sumLogProb: chosen.score, noSpeechProb: 0)
     }
 
     /// A sequence of the beam search: its sampled tokens, their log-probabilities and their sum.
@@ -164,16 +255,7 @@ struct WhisperWindowDecoder: Sendable {
                 if finished.count >= beamSize { break }
             }
         }
-        let best = finished.enumerated().max { lhs, rhs in
-            let (l, r) = (rankingScore(lhs.element), rankingScore(rhs.element))
-            return l != r ? l < r : lhs.offset > rhs.offset
-        }?.element ?? Hypothesis()
-        var chosen = best
-        if chosen.tokens.last == tokens.endOfText {
-            chosen.tokens.removeLast()
-            chosen.logProbs.removeLast()
-        }
-        return WhisperWindowResult(tokens: chosen.tokens, tokenLogProbs: chosen.logProbs, sumLogProb: chosen.score, noSpeechProb: 0)
+        return best(of: finished)
     }
 
     /// Log-probability per token, or with Google NMT's length penalty.
@@ -207,4 +289,22 @@ func topK(_ values: [Float], _ k: Int) -> [Int] {
         if best.count > k { best.removeLast() }
     }
     return best
+}
+
+/// A small seeded generator (SplitMix64): fallback sampling is reproducible run to run.
+struct SplitMix64: Sendable {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform in `[0, 1)`.
+    mutating func nextUnit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }

@@ -82,44 +82,85 @@ public final class WhisperTranscriber: Sendable {
     /// Multilingual checkpoints put a language and a task after `<|startoftranscript|>`.
     public var isMultilingual: Bool { generation.isMultilingual ?? (model.config.vocabSize >= 51865) }
 
-    /// Transcribes mono samples at `sampleRate`. Up to 30 s they are one window, padded with
-    /// silence, exactly as `WhisperFeatureExtractor` prepares them; a longer input's log-mel is
-    /// computed whole and read in 30 s windows, each starting where the previous one's last
-    /// complete segment ended.
+    /// Transcribes mono samples at `sampleRate` by the reference's sequential algorithm: a 30 s
+    /// window at a time, each starting where the previous one's last complete segment ended.
+    /// Windows are filled as `options.padding` says: up to 30 s with `.audio`, the input is one
+    /// window padded with silence, exactly as `WhisperFeatureExtractor` prepares it.
     public func transcribe(samples: [Float]) -> WhisperTranscription {
         let windowFrames = model.inputFrames
         let hop = featureExtractor.hopLength
         let duration = Double(samples.count) / Double(sampleRate)
-        let oneWindow = samples.count <= featureExtractor.nSamples
-        let mel = oneWindow ? featureExtractor(samples) : featureExtractor.logMel(samples)
-        let contentFrames = oneWindow ? samples.count / hop : mel.rows
-        func window(at seek: Int) -> Matrix {
-            oneWindow ? mel : zeroPadded(mel, rows: seek..<(seek + windowFrames))
+        let contentFrames = samples.count / hop
+        let mel: Matrix
+        switch options.padding {
+        case .audio where samples.count <= featureExtractor.nSamples:
+            mel = featureExtractor(samples)
+        case .audio:
+            // openai-whisper's `log_mel_spectrogram(audio, padding=N_SAMPLES)`: 30 s of silence after the end.
+            mel = featureExtractor.logMel(samples + [Float](repeating: 0, count: featureExtractor.nSamples))
+        case .features:
+            // faster-whisper's features: one hop of silence after the end, windows padded with zero frames.
+            mel = featureExtractor.logMel(samples + [Float](repeating: 0, count: hop))
+        }
+        func window(at seek: Int, frames: Int) -> Matrix {
+            options.padding == .audio
+                ? zeroPadded(mel, rows: seek..<(seek + windowFrames))
+                : zeroPadded(zeroPadded(mel, rows: seek..<(seek + frames)), rows: 0..<windowFrames)
         }
 
         var language = options.language ?? "en"
         if isMultilingual && options.language == nil && contentFrames > 0 {
-            language = detectLanguage(encoded: model.encode(window(at: 0)))
+            language = detectLanguage(encoded: model.encode(window(at: 0, frames: min(windowFrames, contentFrames))))
         }
         let decoder = windowDecoder()
+        var generator = SplitMix64(seed: 0)
         var segments: [WhisperSegment] = []
-        var promptTokens: [Int] = []  // the text so far, for the next window's prompt
+        var promptTokens: [Int] = []  // the text since the last prompt reset, for the next window's prompt
         var seek = 0
         while seek < contentFrames {
             let timeOffset = Double(seek * hop) / Double(sampleRate)
             let segmentSize = min(windowFrames, contentFrames - seek)
             let (prompt, sotIndex) = self.prompt(previous: promptTokens, language: language)
-            let result = decoder.decode(encoded: model.encode(window(at: seek)), prompt: prompt, sotIndex: sotIndex)
+            let result = decodeWithFallback(
+                decoder, encoded: model.encode(window(at: seek, frames: segmentSize)), prompt: prompt, sotIndex: sotIndex,
+                generator: &generator)
             if isSilence(result) {
                 seek += segmentSize
                 continue
             }
             let cut = cutSegments(result, timeOffset: timeOffset, segmentFrames: segmentSize, duration: duration)
             segments += cut.segments
-            if options.conditionOnPreviousText { promptTokens += cut.segments.flatMap(\.tokens) }
+            if !options.conditionOnPreviousText || result.temperature > 0.5 {
+                promptTokens = []
+            } else {
+                promptTokens += cut.segments.flatMap(\.tokens)
+            }
             seek += max(1, cut.framesConsumed)
         }
         return WhisperTranscription(segments: segments, language: language, duration: duration)
+    }
+
+    /// Decodes a window at temperature 0 and, while the text looks like a loop (it compresses
+    /// too well) or the model is unsure of it (low average log-probability), again at each higher
+    /// temperature. If every try fails, the likeliest of those that do not loop is kept, as
+    /// faster-whisper does.
+    private func decodeWithFallback(
+        _ decoder: WhisperWindowDecoder, encoded: Matrix, prompt: [Int], sotIndex: Int, generator: inout SplitMix64
+    ) -> WhisperWindowResult {
+        var tries: [(result: WhisperWindowResult, loops: Bool)] = []
+        for temperature in options.temperatures.isEmpty ? [0] : options.temperatures {
+            let result = decoder.decode(
+                encoded: encoded, prompt: prompt, sotIndex: sotIndex,
+                temperature: temperature, bestOf: options.bestOf, generator: &generator)
+            let loops = options.compressionRatioThreshold.map { compressionRatio(tokenizer.decode(result.tokens)) > $0 } ?? false
+            let unsure = options.logProbThreshold.map { result.averageLogProb < $0 } ?? false
+            let silent = options.noSpeechThreshold.map { result.noSpeechProb > $0 } ?? false
+            if silent || !(loops || unsure) { return result }
+            tries.append((result, loops))
+        }
+        let candidates = tries.contains { !$0.loops } ? tries.filter { !$0.loops } : tries
+        return candidates.max { $0.result.averageLogProb < $1.result.averageLogProb }?.result
+            ?? decoder.decode(encoded: encoded, prompt: prompt, sotIndex: sotIndex, generator: &generator)
     }
 
     private func windowDecoder() -> WhisperWindowDecoder {
