@@ -83,9 +83,10 @@ struct Transcribe: ParsableCommand {
     var beamSize = 5
 
     @Option(name: .long, help: ArgumentHelp(
-        "Whisper: fill a window shorter than 30 s with silence before the log-mel (audio: transformers, "
-            + "openai-whisper) or with zero frames after it (features: faster-whisper).", valueName: "audio|features"))
-    var padding: WhisperDecodingOptions.WindowPadding = .audio
+        "Whisper: fill a window shorter than 30 s with zero frames after the log-mel (features: faster-whisper, "
+            + "transformers' long-form) or with silence before it (audio: WhisperFeatureExtractor, openai-whisper).",
+        valueName: "features|audio"))
+    var padding: WhisperDecodingOptions.WindowPadding = .features
 
     @Option(name: .long, help: ArgumentHelp("Threads for the matrix work (default: all cores, shared between jobs).", valueName: "n"))
     var threads: Int?

@@ -36,8 +36,10 @@ public struct WhisperDecodingOptions: Sendable, Equatable {
     public var compressionRatioThreshold: Double? = 2.4
     public var temperatures: [Double] = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
     public var bestOf = 5
-    /// How a window shorter than 30 s is filled.
-    public var padding = WindowPadding.audio
+    /// How a window shorter than 30 s is filled. Zero frames, as faster-whisper and transformers'
+    /// long-form path do: a short input's log-mel is then exactly transformers', and silence stays
+    /// silent (with silence-padded audio, tiny.en hears "you" in 3 s of digital silence).
+    public var padding = WindowPadding.features
 
     public enum WindowPadding: String, Sendable, CaseIterable {
         /// With silence, before the log-mel: as WhisperFeatureExtractor and openai-whisper do.
