@@ -64,7 +64,7 @@ def process(rules: Rules, tokens: list[int], prompt_length: int, scores: torch.T
     if last_was_timestamp:
         if penultimate_was_timestamp:  # a pair just closed (or the first token was one): text or eot next
             scores[begin:] = NEG_INF
-        else:  # a lone timestamp: another timestamp or eot next, no text. Every id below eot is text.
+        else:  # a lone timestamp: no text next. Only ids below eot; unsuppressed specials above it stay.
             scores[: rules.eot] = NEG_INF
     # Timestamps never decrease: forbid ids below the last one; after a closed pair also the last one itself.
     seen = [t for t in generated if t >= begin]
