@@ -163,7 +163,7 @@ public final class WhisperTranscriber: Sendable {
             ?? decoder.decode(encoded: encoded, prompt: prompt, sotIndex: sotIndex, generator: &generator)
     }
 
-    private func windowDecoder() -> WhisperWindowDecoder {
+    func windowDecoder() -> WhisperWindowDecoder {
         var suppress = generation.suppressTokens.filter { $0 >= 0 }
         if options.suppressControlTokens {
             suppress += [specialTokens.transcribe, specialTokens.translate, specialTokens.startOfTranscript,
