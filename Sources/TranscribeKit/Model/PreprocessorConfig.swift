@@ -1,3 +1,5 @@
+import Foundation
+
 /// The parts of preprocessor_config.json (`Wav2Vec2FeatureExtractor`) that shape the input,
 /// with transformers' defaults when the file or a field is absent.
 public struct PreprocessorConfig: Sendable, Equatable {
@@ -14,7 +16,12 @@ public struct PreprocessorConfig: Sendable, Equatable {
     }
 
     public init(contentsOf path: String) throws {
-        let raw = try decodeJSONFile(Raw.self, path: path)
+        try self.init(json: readModelFile(path), path: path)
+    }
+
+    /// Validates the preprocessor_config.json text `json`, read from `path` (named in errors).
+    init(json: Data, path: String) throws {
+        let raw = try decodeJSON(Raw.self, from: json, path: path)
         self.init()
         samplingRate = raw.sampling_rate ?? samplingRate
         doNormalize = raw.do_normalize ?? doNormalize

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The hyperparameters of a Wav2Vec2ForCTC checkpoint, from its config.json, with the defaults
 /// of transformers' `Wav2Vec2Config` where a field is absent.
 /// https://github.com/huggingface/transformers/blob/main/src/transformers/models/wav2vec2/configuration_wav2vec2.py
@@ -67,7 +69,12 @@ extension Wav2Vec2Config {
 
     /// Reads and validates config.json; an error names the field.
     public init(contentsOf path: String) throws {
-        let raw = try decodeJSONFile(Raw.self, path: path)
+        try self.init(json: readModelFile(path), path: path)
+    }
+
+    /// Validates the config.json text `json`, read from `path` (named in errors).
+    init(json: Data, path: String) throws {
+        let raw = try decodeJSON(Raw.self, from: json, path: path)
         func unsupported(_ field: String, _ reason: String) -> ModelError {
             .unsupportedConfig(path: path, field: field, reason: reason)
         }
