@@ -78,7 +78,7 @@ final class Batch: @unchecked Sendable {
                 ? try AudioFile(data: FileHandle.standardInput.readDataToEndOfFile(), name: input.argument)
                 : try AudioFile(path: input.argument)
             let stream = try AudioStream(file: file, sampleRate: transcriber.sampleRate)
-            let transcription = try transcriber.transcribe(stream: stream)
+            let transcription = try transcriber.transcribe(stream: stream, keepingLogProbs: options.emissions != nil)
             if let directory = options.emissions {
                 try writeAtomically(Npy.encode(transcription.logProbs), to: "\(directory)/\(input.stem).npy")
             }
