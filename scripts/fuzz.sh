@@ -29,6 +29,8 @@ fi
 [[ -d .fuzz/seeds ]] || python3 scripts/make-fuzz-corpus.py
 
 export LSAN_OPTIONS="suppressions=$PWD/scripts/lsan-suppressions.txt:print_suppressions=0"
+# Crashes go to libFuzzer (which keeps the input), not to the Swift runtime's backtracer.
+export SWIFT_BACKTRACE=enable=no
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
 summary=()
 for name in "${targets[@]}"; do

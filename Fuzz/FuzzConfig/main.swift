@@ -21,8 +21,13 @@ public func fuzzConfig(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     let plan = WindowPlan(config: config, sampleRate: preprocessor.samplingRate)
     let samples = 70 * preprocessor.samplingRate
     total = total &+ plan.samplesNeeded(keptFrom: 0) &+ plan.maximumWindowSamples
-    for window in plan.windows(samples: samples).prefix(1_000) {
-        total = total &+ window.kept.count
+    var chunkStart = 0
+    for _ in 0..<1_000 {
+        guard let window = plan.window(keptFrom: chunkStart, samplesAvailable: samples, endOfInput: true),
+            !window.kept.isEmpty
+        else { break }
+        total = total &+ window.samples.count
+        chunkStart = window.kept.upperBound
     }
     blackHole(total)
     return 0

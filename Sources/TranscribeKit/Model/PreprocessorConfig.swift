@@ -9,6 +9,9 @@ public struct PreprocessorConfig: Sendable, Equatable {
 
     public init() {}
 
+    /// The highest model rate accepted (Hz); speech models take 8 to 48 kHz.
+    static let maximumSamplingRate = 1_000_000
+
     private struct Raw: Decodable {
         var sampling_rate: Int?
         var do_normalize: Bool?
@@ -26,8 +29,9 @@ public struct PreprocessorConfig: Sendable, Equatable {
         samplingRate = raw.sampling_rate ?? samplingRate
         doNormalize = raw.do_normalize ?? doNormalize
         featureSize = raw.feature_size ?? featureSize
-        guard samplingRate > 0 else {
-            throw ModelError.invalidConfig(path: path, field: "sampling_rate", reason: "must be positive, found \(samplingRate)")
+        guard samplingRate > 0, samplingRate <= Self.maximumSamplingRate else {
+            throw ModelError.invalidConfig(
+                path: path, field: "sampling_rate", reason: "must be 1 to \(Self.maximumSamplingRate) Hz, found \(samplingRate)")
         }
         guard featureSize == 1 else {
             throw ModelError.unsupportedConfig(path: path, field: "feature_size", reason: "\(featureSize); raw audio models take 1")
