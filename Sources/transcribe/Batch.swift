@@ -72,10 +72,9 @@ final class Batch: @unchecked Sendable {
             return .skipped
         }
         do {
-            // A file is read block by block; standard input is read whole first, since some
-            // formats are only readable by seeking.
+            // Read block by block; standard input too, unless its format must seek (see StreamInput).
             let file = input.isStandardInput
-                ? try AudioFile(data: FileHandle.standardInput.readDataToEndOfFile(), name: input.argument)
+                ? try AudioFile(descriptor: STDIN_FILENO, name: input.argument)
                 : try AudioFile(path: input.argument)
             let stream = try AudioStream(file: file, sampleRate: transcriber.sampleRate)
             let transcription = try transcriber.transcribe(stream: stream, keepingLogProbs: options.emissions != nil)
