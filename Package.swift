@@ -1,4 +1,5 @@
 // swift-tools-version: 6.0
+import Foundation
 import PackageDescription
 
 let package = Package(
@@ -51,3 +52,16 @@ let package = Package(
         ),
     ]
 )
+
+// libFuzzer targets, one folder each under Fuzz/, declared only when scripts/fuzz.sh builds them
+// (TRANSCRIBE_FUZZ=1, with -sanitize=fuzzer,address into .build-fuzz): a plain `swift build` or
+// `swift test` never sees them. A new folder Fuzz/FuzzSomething/ is a new target.
+if Context.environment["TRANSCRIBE_FUZZ"] != nil {
+    let fuzzDirectory = Context.packageDirectory + "/Fuzz"
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: fuzzDirectory)) ?? []
+    package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/Support"))
+    for name in names.sorted() where name.hasPrefix("Fuzz") {
+        package.targets.append(.executableTarget(
+            name: name, dependencies: ["TranscribeKit", "FuzzSupport"], path: "Fuzz/\(name)"))
+    }
+}

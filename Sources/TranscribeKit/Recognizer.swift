@@ -38,7 +38,9 @@ public protocol SpeechRecognizer: Sendable {
     var family: String { get }
     /// Whether `recognize` fills `emissions`.
     var hasEmissions: Bool { get }
-    func recognize(stream: AudioStream) throws -> Recognition
+    /// Transcribes `stream`; `keepingEmissions` keeps the CTC log-probabilities, which otherwise
+    /// are dropped window by window.
+    func recognize(stream: AudioStream, keepingEmissions: Bool) throws -> Recognition
 }
 
 /// Loads the model in `directory`, of the family its config.json's `model_type` names.
@@ -62,11 +64,11 @@ extension Transcriber: SpeechRecognizer {
     public var family: String { "wav2vec2" }
     public var hasEmissions: Bool { true }
 
-    public func recognize(stream: AudioStream) throws -> Recognition {
-        let transcription = try transcribe(stream: stream)
+    public func recognize(stream: AudioStream, keepingEmissions: Bool) throws -> Recognition {
+        let transcription = try transcribe(stream: stream, keepingLogProbs: keepingEmissions)
         return Recognition(
             transcript: TimedTranscript(transcription, vocabulary: decoder.vocabulary), segmentWords: nil,
-            emissions: transcription.logProbs)
+            emissions: keepingEmissions ? transcription.logProbs : nil)
     }
 }
 
@@ -74,14 +76,17 @@ extension WhisperTranscriber: SpeechRecognizer {
     public var family: String { "whisper" }
     public var hasEmissions: Bool { false }
 
-    /// Reads the whole stream (Whisper's features are normalised over the whole input), then
-    /// transcribes it.
-    public func recognize(stream: AudioStream) throws -> Recognition {
+    /// Reads the whole stream (Whisper's log-mel is normalised over the whole input), then
+    /// transcribes it. An input longer than `maximumSeconds` is refused when it gets there, so
+    /// that an endless stream cannot exhaust memory.
+    public func recognize(stream: AudioStream, keepingEmissions: Bool) throws -> Recognition {
         var samples: [Float] = []
+        let limit = Int(Self.maximumSeconds) * sampleRate
         while true {
             let block = try stream.next()
             if block.isEmpty { break }
             samples += block
+            if samples.count > limit { throw WhisperInputError.tooLong(seconds: Self.maximumSeconds) }
         }
         let transcription = transcribe(samples: samples)
         let (transcript, segmentWords) = timedTranscript(transcription)
@@ -132,5 +137,22 @@ extension WhisperTranscriber: SpeechRecognizer {
         let transcript = TimedTranscript(
             text: words.map(\.text).joined(separator: " "), duration: transcription.duration, words: words)
         return (transcript, ranges)
+    }
+}
+
+extension WhisperTranscriber {
+    /// The longest input a Whisper model takes: 2 hours, whose samples and log-mel peak near 1.2 GB.
+    public static let maximumSeconds = 2.0 * 3600
+}
+
+/// An input Whisper cannot take.
+public enum WhisperInputError: Error, CustomStringConvertible, Equatable {
+    case tooLong(seconds: Double)
+
+    public var description: String {
+        switch self {
+        case .tooLong(let seconds):
+            "longer than \(Int(seconds / 3600)) hours: a Whisper model reads an input whole; split it, e.g. `sox in.wav part.wav trim 0 3600 : newfile : restart`"
+        }
     }
 }

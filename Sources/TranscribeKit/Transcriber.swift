@@ -4,13 +4,27 @@ import Foundation
 /// emitted tokens with their frames.
 public struct Transcription: Sendable {
     public let text: String
-    /// `(frames, vocab)` log-softmax of the CTC head's logits.
+    /// `(frames, vocab)` log-softmax of the CTC head's logits; `(0, vocab)` when a stream was
+    /// transcribed without keeping them.
     public let logProbs: Matrix
     public let tokens: [CTCToken]
+    /// Per token: the probability the model gave it, averaged over its frames.
+    public let tokenConfidences: [Double]
     /// Seconds of audio per frame (0.02 for base-960h).
     public let frameDuration: Double
     /// Seconds of audio transcribed.
     public let duration: Double
+
+    /// `tokenConfidences` nil: computed from `logProbs`.
+    public init(text: String, logProbs: Matrix, tokens: [CTCToken], tokenConfidences: [Double]? = nil,
+                frameDuration: Double, duration: Double) {
+        self.text = text
+        self.logProbs = logProbs
+        self.tokens = tokens
+        self.tokenConfidences = tokenConfidences ?? tokens.map { tokenConfidence($0, in: logProbs) }
+        self.frameDuration = frameDuration
+        self.duration = duration
+    }
 }
 
 /// A loaded Wav2Vec2 CTC checkpoint with its vocabulary and preprocessing: samples in, text out.
@@ -70,6 +84,14 @@ public final class Transcriber: Sendable {
     /// normalised on its own as transformers' pipeline does with chunking, holding no more than a
     /// window of samples at a time.
     public func logits(_ next: () throws -> [Float]) rethrows -> (logits: Matrix, samples: Int) {
+        var logits: [Float] = []
+        let samples = try forEachWindow(next) { logits += $0.data }
+        return (Matrix(rows: logits.count / model.config.vocabSize, cols: model.config.vocabSize, data: logits), samples)
+    }
+
+    /// The windows of `logits(_:)` one by one: `body` gets each window's kept `(frames, vocab)`
+    /// logits in order. Returns how many samples there were.
+    func forEachWindow(_ next: () throws -> [Float], _ body: (Matrix) throws -> Void) rethrows -> Int {
         let plan = windowPlan
         let vocab = model.config.vocabSize
         var buffer: [Float] = []  // input samples from `bufferStart` on
@@ -82,7 +104,6 @@ public final class Transcriber: Sendable {
             }
         }
 
-        var logits: [Float] = []
         var chunkStart = 0
         while true {
             try read(upTo: plan.samplesNeeded(keptFrom: chunkStart))
@@ -92,7 +113,8 @@ public final class Transcriber: Sendable {
             let samples = Array(buffer[(window.samples.lowerBound - bufferStart)..<(window.samples.upperBound - bufferStart)])
             let windowLogits = model(preprocessor.inputValues(samples))
             let rows = (window.kept.lowerBound - window.firstFrame)..<(window.kept.upperBound - window.firstFrame)
-            logits += windowLogits.data[(rows.lowerBound * vocab)..<(rows.upperBound * vocab)]
+            try body(Matrix(rows: rows.count, cols: vocab,
+                            data: Array(windowLogits.data[(rows.lowerBound * vocab)..<(rows.upperBound * vocab)])))
             if window.kept.isEmpty { break }
             chunkStart = window.kept.upperBound
             // Keep only what the next window starts from.
@@ -100,13 +122,19 @@ public final class Transcriber: Sendable {
             buffer.removeFirst(min(buffer.count, nextStart - bufferStart))
             bufferStart = nextStart
         }
-        return (Matrix(rows: logits.count / vocab, cols: vocab, data: logits), bufferStart + buffer.count)
+        return bufferStart + buffer.count
     }
 
-    /// Transcribes an audio stream at `sampleRate`, window by window.
-    public func transcribe(stream: AudioStream) throws -> Transcription {
-        let (logits, samples) = try logits { try stream.next() }
-        return transcription(logits: logits, samples: samples)
+    /// Transcribes an audio stream at `sampleRate`, window by window. Each window's frames are
+    /// decoded as it is done; the `(frames, vocab)` log-probabilities are kept only with
+    /// `keepingLogProbs`, so that otherwise memory grows with the transcript, not with the audio.
+    public func transcribe(stream: AudioStream, keepingLogProbs: Bool = true) throws -> Transcription {
+        var decoding = CTCStreamDecoder(decoder: decoder, vocabSize: model.config.vocabSize, keepingLogProbs: keepingLogProbs)
+        let samples = try forEachWindow({ try stream.next() }) { decoding.append(logSoftmax($0)) }
+        decoding.finish()
+        return Transcription(
+            text: decoder.text(decoding.tokens), logProbs: decoding.logProbs, tokens: decoding.tokens,
+            tokenConfidences: decoding.confidences, frameDuration: frameDuration, duration: Double(samples) / Double(sampleRate))
     }
 
     /// Transcribes mono samples at `sampleRate`.
@@ -124,7 +152,9 @@ public final class Transcriber: Sendable {
         let tokens = decoder.tokens(decoder.bestPath(logProbs))
         return Transcription(
             text: decoder.text(tokens), logProbs: logProbs, tokens: tokens,
-            frameDuration: Double(model.config.samplesPerFrame) / Double(sampleRate),
-            duration: Double(samples) / Double(sampleRate))
+            frameDuration: frameDuration, duration: Double(samples) / Double(sampleRate))
     }
+
+    /// Seconds of audio per output frame.
+    private var frameDuration: Double { Double(model.config.samplesPerFrame) / Double(sampleRate) }
 }

@@ -72,13 +72,12 @@ final class Batch: @unchecked Sendable {
             return .skipped
         }
         do {
-            // A file is read block by block; standard input is read whole first, since some
-            // formats are only readable by seeking.
+            // Read block by block; standard input too, unless its format must seek (see StreamInput).
             let file = input.isStandardInput
-                ? try AudioFile(data: FileHandle.standardInput.readDataToEndOfFile(), name: input.argument)
+                ? try AudioFile(descriptor: STDIN_FILENO, name: input.argument)
                 : try AudioFile(path: input.argument)
             let stream = try AudioStream(file: file, sampleRate: transcriber.sampleRate)
-            let recognition = try transcriber.recognize(stream: stream)
+            let recognition = try transcriber.recognize(stream: stream, keepingEmissions: options.emissions != nil)
             if let directory = options.emissions, let emissions = recognition.emissions {
                 try writeAtomically(Npy.encode(emissions), to: "\(directory)/\(input.stem).npy")
             }
@@ -88,6 +87,8 @@ final class Batch: @unchecked Sendable {
             return .transcribed(recognition, warnings: [stream.truncationWarning].compactMap { $0 })
         } catch let error as AudioError {
             return .failed(reason: error.reason)
+        } catch let error as CustomStringConvertible {
+            return .failed(reason: error.description)
         } catch {
             return .failed(reason: error.localizedDescription)
         }

@@ -72,6 +72,25 @@ import Testing
         #expect(streamed == whole)
         #expect(try transcriber.transcribe(file: Fixtures.clip("numbers")).logProbs == logSoftmax(whole))
     }
+
+    /// Decoded window by window without keeping the log-probabilities (what the CLI does unless
+    /// --emissions asks for them), a stream gives the tokens, confidences and text that decoding
+    /// the whole `(frames, vocab)` matrix gives, and holds no frames.
+    @Test(arguments: Fixtures.modelNames)
+    func decodingWindowByWindowMatchesTheWhole(_ name: String) throws {
+        let transcriber = try Transcriber(directory: Fixtures.model(name), maximumWindowSeconds: 1.0, contextSeconds: 0.25)
+        let kept = try transcriber.transcribe(stream: AudioStream(path: Fixtures.clip("numbers"), sampleRate: 16_000))
+        let dropped = try transcriber.transcribe(
+            stream: AudioStream(path: Fixtures.clip("numbers"), sampleRate: 16_000), keepingLogProbs: false)
+        let decoder = transcriber.decoder
+        let tokens = decoder.tokens(decoder.bestPath(kept.logProbs))
+        #expect(!tokens.isEmpty)
+        #expect(kept.tokens == tokens && dropped.tokens == tokens)
+        #expect(kept.text == decoder.text(tokens) && dropped.text == kept.text)
+        let confidences = tokens.map { tokenConfidence($0, in: kept.logProbs) }
+        #expect(kept.tokenConfidences == confidences && dropped.tokenConfidences == confidences)
+        #expect(dropped.logProbs.rows == 0 && dropped.duration == kept.duration)
+    }
 }
 
 @Suite struct ThreadCountTests {

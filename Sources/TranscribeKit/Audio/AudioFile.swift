@@ -16,6 +16,9 @@ public final class AudioFile {
     public let frames: Int64
     /// libsndfile's names for container and encoding: "WAV (Microsoft), Signed 16 bit PCM".
     public let formatDescription: String
+    /// Read from a pipe whose header gives a placeholder length (see `isPlaceholder`), so that
+    /// ending before it is no sign of damage.
+    let headerLengthIsPlaceholder: Bool
 
     private let handle: OpaquePointer
     /// The bytes behind a handle opened from memory; libsndfile reads them through `virtualIO`.
@@ -34,34 +37,33 @@ public final class AudioFile {
             throw .cannotOpen(path: path, reason: "is a directory")
         case S_IFREG:
             guard status.st_size > 0 else { throw .cannotOpen(path: path, reason: "file is empty") }
-            try self.init(name: path, memory: nil) { info in sf_open(path, Int32(SFM_READ), &info) }
+            try self.init(name: path, memory: nil, isStream: false) { info in sf_open(path, Int32(SFM_READ), &info) }
         default:
-            // A named pipe or device: read what it holds, then decode from memory.
-            try self.init(data: Self.readStream(path), name: path)
+            // A named pipe or device, opened without blocking so that a pipe with no writer reads
+            // as empty instead of waiting forever.
+            let descriptor = open(path, O_RDONLY | O_NONBLOCK)
+            guard descriptor >= 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
+            defer { close(descriptor) }
+            try self.init(descriptor: descriptor, name: path)
         }
     }
 
-    /// The most a pipe or device is read for one input.
-    static let streamLimit = 2 << 30
-
-    /// Everything a named pipe or device holds, up to `streamLimit` bytes. Opened without
-    /// blocking, so a pipe with no writer reads as empty instead of waiting forever.
-    private static func readStream(_ path: String) throws(AudioError) -> Data {
-        let descriptor = open(path, O_RDONLY | O_NONBLOCK)
-        guard descriptor >= 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
-        defer { close(descriptor) }
-        _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~O_NONBLOCK)
-        var data = Data()
-        var block = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let count = block.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            guard count >= 0 else { throw .readFailed(path: path, reason: String(cString: strerror(errno))) }
-            if count == 0 { return data }
-            data.append(contentsOf: block[..<count])
-            guard data.count <= streamLimit else {
-                throw .readFailed(path: path, reason: "more than \(streamLimit >> 30) GiB from a pipe or device")
-            }
+    /// Audio arriving on `descriptor` (standard input, a pipe, a device), which stays open for the
+    /// caller to close; `name` stands for the path in errors. A pipe carrying WAV, AIFF, AU, Ogg or
+    /// MP3 is decoded as it arrives; anything else is read into memory first, at most `memoryLimit`
+    /// bytes (see `StreamInput`).
+    public convenience init(
+        descriptor: Int32, name: String, memoryLimit: Int = StreamInput.memoryLimit
+    ) throws(AudioError) {
+        switch try StreamInput.plan(descriptor: descriptor, name: name, memoryLimit: memoryLimit) {
+        case .memory(let data):
+            try self.init(data: data, name: name)
+        case .descriptor:
+            _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~O_NONBLOCK)
+            // libsndfile reads and closes its own copy of the descriptor.
+            let copy = dup(descriptor)
+            guard copy >= 0 else { throw .cannotOpen(path: name, reason: String(cString: strerror(errno))) }
+            try self.init(name: name, memory: nil, isStream: true) { info in sf_open_fd(copy, Int32(SFM_READ), &info, 1) }
         }
     }
 
@@ -70,7 +72,7 @@ public final class AudioFile {
     public convenience init(data: Data, name: String) throws(AudioError) {
         guard !data.isEmpty else { throw .cannotOpen(path: name, reason: "no data") }
         let stream = MemoryStream(data)
-        try self.init(name: name, memory: stream) { info in
+        try self.init(name: name, memory: stream, isStream: false) { info in
             sf_open_virtual(&MemoryStream.virtualIO, Int32(SFM_READ), &info, Unmanaged.passUnretained(stream).toOpaque())
         }
     }
@@ -78,7 +80,9 @@ public final class AudioFile {
     /// Opens through `open` and checks the layout the header describes. libsndfile keeps the
     /// reason an open failed in one process-wide variable, so opening and reading that reason
     /// happen under one lock.
-    private init(name: String, memory: MemoryStream?, open: (inout SF_INFO) -> OpaquePointer?) throws(AudioError) {
+    private init(
+        name: String, memory: MemoryStream?, isStream: Bool, open: (inout SF_INFO) -> OpaquePointer?
+    ) throws(AudioError) {
         var info = SF_INFO()
         Self.openLock.lock()
         let opened = open(&info)
@@ -96,6 +100,40 @@ public final class AudioFile {
         channels = Int(info.channels)
         frames = info.frames
         formatDescription = Self.describe(format: info.format)
+        headerLengthIsPlaceholder = isStream && Self.isPlaceholder(frames: info.frames, channels: info.channels, format: info.format)
+    }
+
+    /// A header written before its writer knew the length, as a writer into a pipe must: a data
+    /// size of about 2 or 4 GiB (sox writes 0x7FFFF000, ffmpeg 0xFFFFFFFF). Only for a stream,
+    /// where libsndfile cannot compare it with the file's size.
+    private static func isPlaceholder(frames: sf_count_t, channels: Int32, format: Int32) -> Bool {
+        let width: Int64
+        switch format & Int32(SF_FORMAT_SUBMASK) {
+        case Int32(SF_FORMAT_PCM_S8), Int32(SF_FORMAT_PCM_U8), Int32(SF_FORMAT_ULAW), Int32(SF_FORMAT_ALAW): width = 1
+        case Int32(SF_FORMAT_PCM_16): width = 2
+        case Int32(SF_FORMAT_PCM_24): width = 3
+        case Int32(SF_FORMAT_PCM_32), Int32(SF_FORMAT_FLOAT): width = 4
+        case Int32(SF_FORMAT_DOUBLE): width = 8
+        default: return true  // compressed: a stream's length is not in its header
+        }
+        let (bytes, overflow) = frames.multipliedReportingOverflow(by: width * Int64(channels))
+        return overflow || bytes >= 0x7FFF_0000
+    }
+
+    /// libsndfile's reason when `data` is in no format it knows; nil when it opens (or fails for
+    /// another reason: a known format, damaged or cut short).
+    static func unrecognisedFormat(_ data: Data) -> String? {
+        let stream = MemoryStream(data)
+        var info = SF_INFO()
+        openLock.lock()
+        defer { openLock.unlock() }
+        guard let handle = sf_open_virtual(
+            &MemoryStream.virtualIO, Int32(SFM_READ), &info, Unmanaged.passUnretained(stream).toOpaque())
+        else {
+            return sf_error(nil) == SF_ERR_UNRECOGNISED_FORMAT ? message(sf_strerror(nil)) : nil
+        }
+        sf_close(handle)
+        return nil
     }
 
     deinit {
@@ -174,10 +212,11 @@ public final class AudioFile {
 
 /// Bytes in memory behind libsndfile's virtual I/O callbacks.
 private final class MemoryStream {
-    let bytes: [UInt8]
+    let bytes: Data
     var position = 0
 
-    init(_ data: Data) { bytes = [UInt8](data) }
+    /// Holds `data` as given (a contiguous, zero-based copy when it is a slice).
+    init(_ data: Data) { bytes = data.startIndex == 0 ? data : Data(data) }
 
     static func from(_ pointer: UnsafeMutableRawPointer?) -> MemoryStream {
         Unmanaged<MemoryStream>.fromOpaque(pointer!).takeUnretainedValue()

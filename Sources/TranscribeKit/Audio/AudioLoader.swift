@@ -143,7 +143,8 @@ public final class AudioStream {
         if let stoppedEarly {
             return "truncated: decoding stopped after \(decodedFrames) frames (\(stoppedEarly)); transcribed what was readable"
         }
-        if file.frames > 0, file.frames < Int64(Int32.max) * 1024, decodedFrames < file.frames {
+        if file.frames > 0, file.frames < Int64(Int32.max) * 1024, decodedFrames < file.frames,
+            !file.headerLengthIsPlaceholder {
             return "truncated: decoded \(decodedFrames) of the \(file.frames) frames the header announces; transcribed what was readable"
         }
         // libsndfile shortens a WAV whose data chunk runs past the end of the file, and notes it.

@@ -35,9 +35,13 @@ public struct Vocabulary: Sendable, Equatable {
 
     /// Reads vocab.json and, when given, tokenizer_config.json; ids must cover `0..<count` once each.
     public init(vocabPath: String, tokenizerConfigPath: String?) throws {
-        guard let data = FileManager.default.contents(atPath: vocabPath) else {
-            throw ModelError.missingFile(path: vocabPath)
-        }
+        try self.init(
+            vocabJSON: readModelFile(vocabPath), vocabPath: vocabPath,
+            tokenizerConfigJSON: tokenizerConfigPath.map(readModelFile), tokenizerConfigPath: tokenizerConfigPath ?? "")
+    }
+
+    /// The same from the two files' text, read from the paths given (named in errors).
+    init(vocabJSON data: Data, vocabPath: String, tokenizerConfigJSON: Data?, tokenizerConfigPath: String) throws {
         let json: Any
         do {
             json = try JSONSerialization.jsonObject(with: data)
@@ -61,8 +65,8 @@ public struct Vocabulary: Sendable, Equatable {
         }
 
         var config = TokenizerConfig()
-        if let tokenizerConfigPath {
-            config = try decodeJSONFile(TokenizerConfig.self, path: tokenizerConfigPath)
+        if let tokenizerConfigJSON {
+            config = try decodeJSON(TokenizerConfig.self, from: tokenizerConfigJSON, path: tokenizerConfigPath)
         }
         do {
             try self.init(

@@ -3,9 +3,19 @@ import Foundation
 /// Decodes a JSON file into `T`, turning every failure into a `ModelError` that names the file
 /// and, for a wrong value, the field.
 func decodeJSONFile<T: Decodable>(_ type: T.Type, path: String) throws -> T {
+    try decodeJSON(T.self, from: readModelFile(path), path: path)
+}
+
+/// The bytes of a model file; a missing or unreadable file is `ModelError.missingFile`.
+func readModelFile(_ path: String) throws -> Data {
     guard let data = FileManager.default.contents(atPath: path) else {
         throw ModelError.missingFile(path: path)
     }
+    return data
+}
+
+/// Decodes JSON `data` read from `path` (named in errors) into `T`.
+func decodeJSON<T: Decodable>(_ type: T.Type, from data: Data, path: String) throws -> T {
     do {
         return try JSONDecoder().decode(T.self, from: data)
     } catch let DecodingError.typeMismatch(expected, context) {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The parts of preprocessor_config.json (`Wav2Vec2FeatureExtractor`) that shape the input,
 /// with transformers' defaults when the file or a field is absent.
 public struct PreprocessorConfig: Sendable, Equatable {
@@ -7,6 +9,9 @@ public struct PreprocessorConfig: Sendable, Equatable {
 
     public init() {}
 
+    /// The highest model rate accepted (Hz); speech models take 8 to 48 kHz.
+    static let maximumSamplingRate = 1_000_000
+
     private struct Raw: Decodable {
         var sampling_rate: Int?
         var do_normalize: Bool?
@@ -14,13 +19,19 @@ public struct PreprocessorConfig: Sendable, Equatable {
     }
 
     public init(contentsOf path: String) throws {
-        let raw = try decodeJSONFile(Raw.self, path: path)
+        try self.init(json: readModelFile(path), path: path)
+    }
+
+    /// Validates the preprocessor_config.json text `json`, read from `path` (named in errors).
+    init(json: Data, path: String) throws {
+        let raw = try decodeJSON(Raw.self, from: json, path: path)
         self.init()
         samplingRate = raw.sampling_rate ?? samplingRate
         doNormalize = raw.do_normalize ?? doNormalize
         featureSize = raw.feature_size ?? featureSize
-        guard samplingRate > 0 else {
-            throw ModelError.invalidConfig(path: path, field: "sampling_rate", reason: "must be positive, found \(samplingRate)")
+        guard samplingRate > 0, samplingRate <= Self.maximumSamplingRate else {
+            throw ModelError.invalidConfig(
+                path: path, field: "sampling_rate", reason: "must be 1 to \(Self.maximumSamplingRate) Hz, found \(samplingRate)")
         }
         guard featureSize == 1 else {
             throw ModelError.unsupportedConfig(path: path, field: "feature_size", reason: "\(featureSize); raw audio models take 1")

@@ -19,8 +19,9 @@ public final class SafeTensorsFile: @unchecked Sendable {
 
     public let path: String
     public let entries: [String: Entry]
-    private let mapping: UnsafeMutableRawPointer
-    private let mappedSize: Int
+    /// The whole file: mapped from disk, or owned bytes (`init(bytes:name:)`).
+    private let contents: UnsafeRawBufferPointer
+    private let release: @Sendable (UnsafeRawBufferPointer) -> Void
     private let dataStart: Int
 
     static let bytesPerElement: [String: Int] = [
@@ -30,8 +31,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
         "I64": 8, "U64": 8, "F64": 8,
     ]
 
-    public init(path: String) throws {
-        self.path = path
+    public convenience init(path: String) throws {
         func fail(_ reason: String) -> ModelError { .malformedSafetensors(path: path, reason: reason) }
 
         let descriptor = open(path, O_RDONLY)
@@ -48,25 +48,49 @@ public final class SafeTensorsFile: @unchecked Sendable {
         guard let mapping = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0), mapping != MAP_FAILED else {
             throw fail("cannot map: \(String(cString: strerror(errno)))")
         }
+        try self.init(name: path, contents: UnsafeRawBufferPointer(start: mapping, count: size)) { contents in
+            munmap(UnsafeMutableRawPointer(mutating: contents.baseAddress), contents.count)
+        }
+    }
 
+    /// A safetensors file held in memory (copied), named `name` in errors: for tests and fuzzing.
+    convenience init(bytes: some Collection<UInt8>, name: String) throws {
+        let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 64)
+        _ = copy.initializeMemory(as: UInt8.self, from: bytes)
+        try self.init(name: name, contents: UnsafeRawBufferPointer(rebasing: copy[..<bytes.count])) { contents in
+            UnsafeMutableRawPointer(mutating: contents.baseAddress)?.deallocate()
+        }
+    }
+
+    /// Checks the header of `contents`, which `release` frees when this file is done with (or at
+    /// once, if the header is refused).
+    private init(
+        name: String, contents: UnsafeRawBufferPointer, release: @escaping @Sendable (UnsafeRawBufferPointer) -> Void
+    ) throws {
+        func fail(_ reason: String) -> ModelError { .malformedSafetensors(path: name, reason: reason) }
         do {
-            let headerLength = UInt64(littleEndian: mapping.loadUnaligned(as: UInt64.self))
+            let size = contents.count
+            guard size >= 8, let base = contents.baseAddress else {
+                throw fail("file is \(size) bytes, shorter than the 8-byte header length")
+            }
+            let headerLength = UInt64(littleEndian: base.loadUnaligned(as: UInt64.self))
             guard headerLength <= UInt64(size - 8) else {
                 throw fail("header length \(headerLength) is larger than the file (\(size) bytes)")
             }
             let dataStart = 8 + Int(headerLength)
-            let headerBytes = Data(bytes: mapping + 8, count: Int(headerLength))
+            let headerBytes = Data(bytes: base + 8, count: Int(headerLength))
             self.entries = try Self.parseHeader(headerBytes, dataSize: size - dataStart, fail: fail)
-            self.mapping = mapping
-            self.mappedSize = size
             self.dataStart = dataStart
         } catch {
-            munmap(mapping, size)
+            release(contents)
             throw error
         }
+        self.path = name
+        self.contents = contents
+        self.release = release
     }
 
-    deinit { munmap(mapping, mappedSize) }
+    deinit { release(contents) }
 
     private static func parseHeader(
         _ bytes: Data, dataSize: Int, fail: (String) -> ModelError
@@ -115,7 +139,9 @@ public final class SafeTensorsFile: @unchecked Sendable {
     /// converted into an owned buffer otherwise.
     public func tensor(_ name: String) throws -> Tensor {
         guard let entry = entries[name] else { throw ModelError.missingTensor(path: path, tensor: name) }
-        let source = UnsafeRawPointer(mapping) + dataStart + entry.range.lowerBound
+        // The header check keeps every range inside the data, so the base address is not nil.
+        guard let base = contents.baseAddress else { throw ModelError.missingTensor(path: path, tensor: name) }
+        let source = base + dataStart + entry.range.lowerBound
         let count = entry.shape.reduce(1, *)
         switch entry.dtype {
         case "F32" where Int(bitPattern: source) % MemoryLayout<Float>.alignment == 0:

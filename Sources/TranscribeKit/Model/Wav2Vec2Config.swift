@@ -1,3 +1,5 @@
+import Foundation
+
 /// The hyperparameters of a Wav2Vec2ForCTC checkpoint, from its config.json, with the defaults
 /// of transformers' `Wav2Vec2Config` where a field is absent.
 /// https://github.com/huggingface/transformers/blob/main/src/transformers/models/wav2vec2/configuration_wav2vec2.py
@@ -22,6 +24,11 @@ public struct Wav2Vec2Config: Sendable, Equatable {
     public var doStableLayerNorm = false
 
     public init() {}
+
+    /// Limits on the convolution stack a config.json may describe: samples a frame (the product
+    /// of the strides), and samples the first frame needs (2^20: 65 s at 16 kHz).
+    static let maximumSamplesPerFrame = 1 << 16
+    static let maximumReceptiveField = 1 << 20
 
     /// Samples per output frame, the product of the convolution strides (320 for base: 20 ms at 16 kHz).
     public var samplesPerFrame: Int { convStride.reduce(1, *) }
@@ -67,7 +74,12 @@ extension Wav2Vec2Config {
 
     /// Reads and validates config.json; an error names the field.
     public init(contentsOf path: String) throws {
-        let raw = try decodeJSONFile(Raw.self, path: path)
+        try self.init(json: readModelFile(path), path: path)
+    }
+
+    /// Validates the config.json text `json`, read from `path` (named in errors).
+    init(json: Data, path: String) throws {
+        let raw = try decodeJSON(Raw.self, from: json, path: path)
         func unsupported(_ field: String, _ reason: String) -> ModelError {
             .unsupportedConfig(path: path, field: field, reason: reason)
         }
@@ -120,6 +132,24 @@ extension Wav2Vec2Config {
         guard convStride.count == convDim.count, convKernel.count == convDim.count else {
             throw invalid("conv_dim", "conv_dim, conv_stride and conv_kernel must have the same length "
                 + "(\(convDim.count), \(convStride.count), \(convKernel.count))")
+        }
+        // Bounds that keep the frame arithmetic exact and the windows sensible: real checkpoints
+        // have 320 samples a frame and a receptive field of 400.
+        var stride = 1
+        for value in convStride {
+            let (product, overflow) = stride.multipliedReportingOverflow(by: value)
+            guard !overflow, product <= Self.maximumSamplesPerFrame else {
+                throw invalid("conv_stride", "the strides multiply to more than \(Self.maximumSamplesPerFrame) samples a frame")
+            }
+            stride = product
+        }
+        var field = 1
+        for (kernel, layerStride) in zip(convKernel, convStride).reversed() {
+            let (product, overflow) = (field - 1).multipliedReportingOverflow(by: layerStride)
+            guard !overflow, product <= Self.maximumReceptiveField - kernel else {
+                throw invalid("conv_kernel", "the receptive field is more than \(Self.maximumReceptiveField) samples")
+            }
+            field = product + kernel
         }
         convBias = raw.conv_bias ?? convBias
         numConvPosEmbeddings = try positive(raw.num_conv_pos_embeddings, "num_conv_pos_embeddings", default: numConvPosEmbeddings)

@@ -70,11 +70,11 @@ public struct TimedTranscript: Sendable, Equatable, Codable {
             if !characters.isEmpty { words.append(Word(characters: characters)) }
             characters = []
         }
-        for token in transcription.tokens where vocabulary.tokens.indices.contains(token.id) {
+        for (token, confidence) in zip(transcription.tokens, transcription.tokenConfidences)
+        where vocabulary.tokens.indices.contains(token.id) {
             let spelling = token.id == vocabulary.wordDelimiterId ? " " : vocabulary.tokens[token.id]
             let start = min(Double(token.frames.lowerBound) * transcription.frameDuration, duration)
             let end = min(Double(token.frames.upperBound) * transcription.frameDuration, duration)
-            let confidence = tokenConfidence(token, in: transcription.logProbs)
             var piece = ""
             func endPiece() {
                 guard !piece.isEmpty else { return }
@@ -149,15 +149,6 @@ private func capitaliseFirstLetter(_ characters: inout [TimedTranscript.Characte
     guard let letter = text.firstIndex(where: \.isLetter) else { return }
     text.replaceSubrange(letter...letter, with: text[letter].uppercased())
     characters[index] = .init(text: text, start: character.start, end: character.end, confidence: character.confidence)
-}
-
-/// `mean(exp(logProbs[frame, token.id]))` over the token's frames; 0 where none is in `logProbs`.
-private func tokenConfidence(_ token: CTCToken, in logProbs: Matrix) -> Double {
-    guard token.id >= 0, token.id < logProbs.cols else { return 0 }
-    let frames = token.frames.clamped(to: 0..<logProbs.rows)
-    guard !frames.isEmpty else { return 0 }
-    let total = frames.reduce(0.0) { $0 + exp(Double(logProbs[$1, token.id])) }
-    return total / Double(frames.count)
 }
 
 /// `exp(mean(log x))`: 0 if any value is 0, and 0 for no values.
