@@ -30,7 +30,8 @@ struct Transcribe: ParsableCommand {
               transcribe --emissions logits/ speech.wav   # also writes logits/speech.npy
 
             Exit status: 0 when every input was transcribed, 1 when some failed (the others are \
-            still transcribed and written), 2 for usage errors, 3 when the model cannot be loaded.
+            still transcribed and written), 2 for usage errors, 3 when the model cannot be loaded \
+            or there is not enough memory to run it.
             """,
         version: "0.1.0")
 
@@ -160,6 +161,8 @@ struct Transcribe: ParsableCommand {
         let transcriber: Transcriber
         do {
             transcriber = try Transcriber(directory: ModelDirectory.resolve(explicit: model))
+            // Under a memory limit, stop here with one line rather than fail inside OpenBLAS.
+            try MemoryCheck.require(transcriber.memoryNeeded(jobs: min(jobs, inputs.count), threads: Parallel.threads))
         } catch {
             Self.printError("transcribe: \(error)")
             return .modelUnavailable
