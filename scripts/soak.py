@@ -13,13 +13,18 @@ Checks: every good file has a transcript record; every broken file exactly one e
 one stderr line; every cut file a transcript and one warning; exit status 1; RSS and descriptor
 count flat after warm-up. Prints a summary table; exits non-zero if a check fails.
 
-Usage: python3 scripts/soak.py [--files N] [--model DIR]... [--keep]
+With --endless SECONDS, each model then reads an endless WAV on standard input (a 440 Hz tone
+behind a header of unknown length, written as fast as transcribe takes it) for that long, and the
+RSS is reported beside the audio it got through and the length of the transcript it printed.
+
+Usage: python3 scripts/soak.py [--files N] [--model DIR]... [--endless SECONDS] [--keep]
   Models: Tests/Fixtures/models/large-prenorm-f16, and Models/bench-wav2vec2-base-960h-random
   (scripts/make-benchmark-model.py) when present. Needs espeak-ng, sox, ffmpeg, a built transcribe.
 """
 
 import argparse
 import json
+import math
 import os
 import random
 import shutil
@@ -197,12 +202,42 @@ def soak(binary: Path, model: Path, kinds: dict, directory: Path) -> dict:
     }
 
 
+def endless(binary: Path, model: Path, seconds: float) -> dict:
+    """An endless 16 kHz WAV through a pipe for `seconds`, then end of input; RSS sampled throughout."""
+    header = (b"RIFF" + struct.pack("<I", 0xFFFFFFFF) + b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 1, 1, 16000, 32000, 2, 16)
+              + b"data" + struct.pack("<I", 0xFFFFFFFF))
+    tone = b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * n / 16000)))
+                    for n in range(16000))  # one second
+    process = subprocess.Popen([str(binary), "--model", str(model), "--quiet", "-"], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    written, samples = 0, []
+    started = last_sample = time.monotonic()
+    assert process.stdin is not None
+    process.stdin.write(header)
+    while time.monotonic() - started < seconds:
+        process.stdin.write(tone)
+        written += 1
+        if time.monotonic() - last_sample >= 0.5:
+            last_sample = time.monotonic()
+            point = sample(process.pid)
+            if point:
+                samples.append(point)
+    process.stdin.close()
+    assert process.stdout is not None and process.stderr is not None
+    stdout, stderr = process.stdout.read(), process.stderr.read()
+    process.wait()
+    rss = [point[0] for point in samples[len(samples) // 5:]] or [0]
+    return {"model": model.name, "seconds": seconds, "audio": written, "status": process.returncode,
+            "rss": (rss[0], rss[-1], max(rss)), "transcript": len(stdout.strip()), "stderr": stderr.decode().strip()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--model", action="append", type=Path)
     parser.add_argument("--binary", type=Path, default=ROOT / ".build" / "release" / "transcribe")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--endless", type=float, default=0, help="seconds of endless WAV on stdin per model")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args()
     binary = args.binary if args.binary.exists() else ROOT / ".build" / "debug" / "transcribe"
@@ -238,6 +273,19 @@ def main() -> None:
             print(f"    {problem}")
         failed = failed or bool(r["problems"])
     print("(RSS and descriptors sampled every 0.5 s; first/last after the first fifth of the run)")
+
+    if args.endless > 0:
+        print()
+        print(f"{'endless WAV on stdin':<34} {'seconds':>7} {'audio s':>8} {'status':>6} {'RSS MiB first/last/max':>22} "
+              f"{'transcript chars':>16}")
+        for model in models:
+            r = endless(binary, model, args.endless)
+            first, last, peak = (value / 1024 for value in r["rss"])
+            rss = f"{first:.0f}/{last:.0f}/{peak:.0f}"
+            print(f"{r['model']:<34} {r['seconds']:>7.0f} {r['audio']:>8} {r['status']:>6} {rss:>22} {r['transcript']:>16}")
+            if r["status"] != 0 or r["stderr"]:
+                print(f"    status {r['status']}: {r['stderr'][:200]}")
+                failed = True
     sys.exit(1 if failed else 0)
 
 
