@@ -27,9 +27,14 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         .target(
             name: "TranscribeKit",
-            dependencies: ["CSndFile", "CSampleRate", "COpenBLAS"],
+            dependencies: ["CSndFile", "CSampleRate", "COpenBLAS", "CZlib"],
             // The engine is optimised in debug builds too: unoptimised SIMD and buffer loops are
             // ~50x slower, which would make the parity tests take minutes.
             swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]

@@ -3,7 +3,7 @@ import TranscribeKit
 
 /// What became of one input.
 enum Outcome: Sendable {
-    case transcribed(Transcription, warnings: [String])
+    case transcribed(Recognition, warnings: [String])
     case failed(reason: String)
     /// --skip-existing found its output file.
     case skipped
@@ -20,7 +20,7 @@ final class Batch: @unchecked Sendable {
         var quiet = false
     }
 
-    let transcriber: Transcriber
+    let transcriber: any SpeechRecognizer
     let inputs: [Input]
     let options: Options
     let renderer: Renderer
@@ -32,7 +32,7 @@ final class Batch: @unchecked Sendable {
     private var printedAny = false
     private var failures = 0
 
-    init(transcriber: Transcriber, inputs: [Input], renderer: Renderer, options: Options) {
+    init(transcriber: any SpeechRecognizer, inputs: [Input], renderer: Renderer, options: Options) {
         self.transcriber = transcriber
         self.inputs = inputs
         self.renderer = renderer
@@ -77,16 +77,18 @@ final class Batch: @unchecked Sendable {
                 ? try AudioFile(descriptor: STDIN_FILENO, name: input.argument)
                 : try AudioFile(path: input.argument)
             let stream = try AudioStream(file: file, sampleRate: transcriber.sampleRate)
-            let transcription = try transcriber.transcribe(stream: stream, keepingLogProbs: options.emissions != nil)
-            if let directory = options.emissions {
-                try writeAtomically(Npy.encode(transcription.logProbs), to: "\(directory)/\(input.stem).npy")
+            let recognition = try transcriber.recognize(stream: stream, keepingEmissions: options.emissions != nil)
+            if let directory = options.emissions, let emissions = recognition.emissions {
+                try writeAtomically(Npy.encode(emissions), to: "\(directory)/\(input.stem).npy")
             }
             if let outputPath {
-                try writeAtomically(Data(renderer.document(input, transcription).utf8), to: outputPath)
+                try writeAtomically(Data(renderer.document(input, recognition).utf8), to: outputPath)
             }
-            return .transcribed(transcription, warnings: [stream.truncationWarning].compactMap { $0 })
+            return .transcribed(recognition, warnings: [stream.truncationWarning].compactMap { $0 })
         } catch let error as AudioError {
             return .failed(reason: error.reason)
+        } catch let error as CustomStringConvertible {
+            return .failed(reason: error.description)
         } catch {
             return .failed(reason: error.localizedDescription)
         }
@@ -97,19 +99,19 @@ final class Batch: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         outcomes[index] = outcome
-        if case .transcribed(let transcription, _) = outcome {
-            progress.advance(audio: transcription.duration)
+        if case .transcribed(let recognition, _) = outcome {
+            progress.advance(audio: recognition.duration)
         } else {
             progress.advance(audio: 0)
         }
         while nextToPrint < inputs.count, let ready = outcomes[nextToPrint] {
             let input = inputs[nextToPrint]
             switch ready {
-            case .transcribed(let transcription, let warnings):
+            case .transcribed(let recognition, let warnings):
                 for warning in warnings {
                     Diagnostics.write("transcribe: \(input.argument): warning: \(warning)\n")
                 }
-                if options.outputDirectory == nil { printRecord(renderer.stdoutRecord(input, transcription)) }
+                if options.outputDirectory == nil { printRecord(renderer.stdoutRecord(input, recognition)) }
             case .failed(let reason):
                 failures += 1
                 Diagnostics.write("transcribe: \(input.argument): \(reason)\n")

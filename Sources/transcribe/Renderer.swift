@@ -15,16 +15,14 @@ struct Renderer: Sendable {
 
     let format: OutputFormat
     let modelName: String
-    let vocabulary: Vocabulary
     let textCase: TextCase?
     let options: OutputOptions
     /// Several inputs share stdout, so each record says which input it is.
     let labelled: Bool
 
-    init(format: OutputFormat, model: Transcriber, textCase: TextCase?, characters: Bool, labelled: Bool) {
+    init(format: OutputFormat, model: any SpeechRecognizer, textCase: TextCase?, characters: Bool, labelled: Bool) {
         self.format = format
         self.modelName = URL(fileURLWithPath: model.directory.path).standardizedFileURL.lastPathComponent
-        self.vocabulary = model.decoder.vocabulary
         self.textCase = textCase
         self.options = OutputOptions(includeCharacters: characters)
         self.labelled = labelled
@@ -40,20 +38,20 @@ struct Renderer: Sendable {
         }
     }
 
-    func output(_ input: Input, _ transcription: Transcription) -> TranscriptOutput {
-        var timed = TimedTranscript(transcription, vocabulary: vocabulary)
+    func output(_ input: Input, _ recognition: Recognition) -> TranscriptOutput {
+        var timed = recognition.transcript
         if let textCase { timed = timed.cased(textCase) }
-        return TranscriptOutput(input: input.argument, model: modelName, transcript: timed)
+        return recognition.output(input: input.argument, model: modelName, transcript: timed)
     }
 
     /// The content of the input's output file.
-    func document(_ input: Input, _ transcription: Transcription) -> String {
-        output(input, transcription).rendered(as: format, options: options)
+    func document(_ input: Input, _ recognition: Recognition) -> String {
+        output(input, recognition).rendered(as: format, options: options)
     }
 
     /// The input's record on stdout.
-    func stdoutRecord(_ input: Input, _ transcription: Transcription) -> String {
-        let document = document(input, transcription)
+    func stdoutRecord(_ input: Input, _ recognition: Recognition) -> String {
+        let document = document(input, recognition)
         guard labelled else { return document }
         switch format {
         case .txt:

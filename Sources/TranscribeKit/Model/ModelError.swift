@@ -17,7 +17,8 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .notFound(let searched):
             return "no model found (looked in \(searched.joined(separator: ", "))); "
-                + "run scripts/download-model.sh, or pass --model DIR with a Hugging Face Wav2Vec2ForCTC directory"
+                + "run scripts/setup.sh (or scripts/install-whisper-tiny-en.sh), or pass --model DIR with a "
+                + "Hugging Face Wav2Vec2ForCTC or WhisperForConditionalGeneration directory"
         case .missingFile(let path):
             return "\(path): missing"
         case .onlyPyTorchWeights(let directory):
@@ -36,7 +37,7 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
         case .missingTensor(let path, let tensor):
             return "\(path): missing tensor \"\(tensor)\""
         case .unexpectedTensor(let path, let tensor):
-            return "\(path): unexpected tensor \"\(tensor)\" (not part of Wav2Vec2ForCTC)"
+            return "\(path): unexpected tensor \"\(tensor)\" (not part of the model)"
         case .shapeMismatch(let path, let tensor, let expected, let found):
             return "\(path): tensor \"\(tensor)\" has shape \(found), expected \(expected)"
         case .vocabularyMismatch(let path, let reason):

@@ -91,13 +91,14 @@ func foldWeightNorm(g: Tensor, v: Tensor) -> Tensor {
 
 /// One `encoder.layers.N`: self-attention and feed-forward, each with a residual connection.
 struct Wav2Vec2EncoderLayer: Sendable {
-    let attention: Wav2Vec2Attention
+    let attention: MultiHeadAttention
     let layerNorm: LayerNorm
     let feedForward: Wav2Vec2FeedForward
     let finalLayerNorm: LayerNorm
 
     init(_ weights: WeightStore, _ prefix: String, config: Wav2Vec2Config) throws {
-        attention = try Wav2Vec2Attention(weights, "\(prefix).attention", config: config)
+        attention = try MultiHeadAttention(
+            weights, "\(prefix).attention", dModel: config.hiddenSize, heads: config.numAttentionHeads)
         layerNorm = try LayerNorm(weights, "\(prefix).layer_norm", size: config.hiddenSize, eps: config.layerNormEps)
         feedForward = try Wav2Vec2FeedForward(weights, "\(prefix).feed_forward", config: config)
         finalLayerNorm = try LayerNorm(weights, "\(prefix).final_layer_norm", size: config.hiddenSize, eps: config.layerNormEps)

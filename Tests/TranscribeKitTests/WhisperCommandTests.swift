@@ -1,0 +1,98 @@
+import Foundation
+import Testing
+
+@testable import TranscribeKit
+
+/// The binary with a Whisper model, as a user runs it: the family comes from config.json, and
+/// formats, batches and errors work as with a CTC model.
+@Suite(.enabled(if: SharedSamples.available, "../shared/samples is absent: real-recording tests skipped"))
+struct WhisperCommandTests {
+    static let model = WhisperTinyEnTests.modelPath
+    static let jfk = Fixtures.sharedSamples.appendingPathComponent("jfk_inaugural_1961.flac").path
+    static let jfkText = "And so, my fellow Americans ask not what your country can do for you ask what you can do for your country."
+
+    @Test func transcribesWithTheDefaultBeamSearch() throws {
+        let run = try Run(["--model", Self.model, Self.jfk])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout == Self.jfkText + "\n")
+        #expect(run.stderr == "")
+    }
+
+    @Test func jsonHasWhisperSegmentsAndWordsWithinThem() throws {
+        let run = try Run(["--model", Self.model, "--format", "json", Self.jfk])
+        #expect(run.status == 0, "\(run.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        #expect(json["text"] as? String == Self.jfkText)
+        #expect(json["model"] as? String == "whisper-tiny.en")
+        let segments = try #require(json["segments"] as? [[String: Any]])
+        let words = try #require(json["words"] as? [[String: Any]])
+        #expect(words.count == Self.jfkText.split(separator: " ").count)
+        // Whisper's own segments end at 8.0 s and 11.0 s; cues are only ever cut inside them.
+        let ends = segments.compactMap { $0["end"] as? Double }
+        #expect(ends.contains(8.0) && ends.last == 11.0, "\(ends)")
+        var previousEnd = 0.0
+        for word in words {
+            let (start, end) = (try #require(word["start"] as? Double), try #require(word["end"] as? Double))
+            #expect(start >= previousEnd - 1e-9 && end >= start && end <= 11.0)
+            let confidence = try #require(word["confidence"] as? Double)
+            #expect(confidence > 0 && confidence <= 1)
+            previousEnd = end
+        }
+    }
+
+    @Test(arguments: ["srt", "vtt"])
+    func subtitlesParse(format: String) throws {
+        try withTemporaryDirectory { directory in
+            let run = try Run(["--model", Self.model, "--format", format, "--output-dir", directory.path, Self.jfk])
+            #expect(run.status == 0, "\(run.stderr)")
+            let file = directory.appendingPathComponent("jfk_inaugural_1961.\(format)").path
+            let parse = format == "srt"
+                ? "import srt,sys; print(' '.join(c.content.replace(chr(10), ' ') for c in srt.parse(open(sys.argv[1]).read())))"
+                : "import webvtt,sys; print(' '.join(c.text.replace(chr(10), ' ') for c in webvtt.read(sys.argv[1]).captions))"
+            let python = try Run.shell("python3 -c \"\(parse)\" '\(file)'")
+            #expect(python.status == 0, "\(python.stderr)")
+            #expect(python.stdout == Self.jfkText + "\n")
+        }
+    }
+
+    @Test func aBrokenFileInABatchIsReportedAndTheRestTranscribed() throws {
+        try withTemporaryDirectory { directory in
+            let broken = directory.appendingPathComponent("broken.wav")
+            try Data("not audio at all".utf8).write(to: broken)
+            let run = try Run(["--model", Self.model, "--format", "jsonl", "--jobs", "2", broken.path, Self.jfk])
+            #expect(run.status == 1)
+            let lines = run.stdout.split(separator: "\n").map { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            #expect(lines.count == 2)
+            #expect(lines.first??["error"] != nil)
+            #expect(lines.last??["text"] as? String == Self.jfkText)
+            #expect(run.stderr.hasPrefix("transcribe: \(broken.path): "))
+            #expect(run.stderr.split(separator: "\n").count == 1)
+        }
+    }
+
+    @Test(arguments: [
+        (["--language", "de"], "the model has no language \"de\"; it knows: en"),
+        (["--task", "translate"], "the model is English-only; --task translate needs a multilingual model"),
+        (["--emissions", "out"], "--emissions needs a CTC model"),
+    ])
+    func refusesWhatTheModelCannotDo(arguments: [String], message: String) throws {
+        let run = try Run(["--model", Self.model] + arguments + [Self.jfk])
+        #expect(run.status == 2)
+        #expect(run.stdout == "")
+        #expect(run.stderr.hasPrefix("transcribe: ") && run.stderr.contains(message), "\(run.stderr)")
+        #expect(run.stderr.split(separator: "\n").count == 1)
+    }
+
+    @Test func silenceGivesAnEmptyTranscript() throws {
+        try withTemporaryDirectory { directory in
+            let silence = directory.appendingPathComponent("silence.wav")
+            let sox = try Run.shell("sox -n -r 16000 -c 1 -b 16 '\(silence.path)' trim 0 3")
+            #expect(sox.status == 0, "\(sox.stderr)")
+            let run = try Run(["--model", Self.model, "--format", "json", silence.path])
+            #expect(run.status == 0, "\(run.stderr)")
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+            #expect(json["text"] as? String == "")
+            #expect((json["segments"] as? [Any])?.isEmpty == true)
+        }
+    }
+}
