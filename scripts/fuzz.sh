@@ -50,6 +50,7 @@ for name in "${targets[@]}"; do
     dictionary=()
     [[ -f ".fuzz/dict/$name.dict" ]] && dictionary=(-dict=".fuzz/dict/$name.dict")
     echo "fuzz: running $name for $seconds s (max_len $length, log $log)" >&2
+    before=$(find ".fuzz/crashes/$name" -type f | wc -l)
     start=$(date +%s)
     # Fork mode with one worker keeps going after a crash, so one run can find several.
     "$binary" ".fuzz/corpus/$name" ".fuzz/seeds/$name" "${dictionary[@]}" \
@@ -61,17 +62,16 @@ for name in "${targets[@]}"; do
     status=$(grep -E '^#[0-9]+: cov:' "$log" | tail -1 || true)
     runs=$(sed -nE 's/^#([0-9]+):.*/\1/p' <<<"$status")
     coverage=$(sed -nE 's/.* cov: ([0-9]+).*/\1/p' <<<"$status")
-    failures=$(sed -nE 's/.*oom\/timeout\/crash: ([0-9]+\/[0-9]+\/[0-9]+).*/\1/p' <<<"$status")
     corpus=$(find ".fuzz/corpus/$name" -type f | wc -l)
-    kept=$(find ".fuzz/crashes/$name" -type f | wc -l)
+    found=$(($(find ".fuzz/crashes/$name" -type f | wc -l) - before))
     rate=$(( ${runs:-0} / (elapsed > 0 ? elapsed : 1) ))
-    summary+=("$(printf '%-16s %7s %11s %8s %6s %7s %16s %s' "$name" "$elapsed" "${runs:-?}" "$rate" \
-        "${coverage:-?}" "$corpus" "${failures:-?}" "$kept")")
+    summary+=("$(printf '%-16s %7s %11s %8s %6s %7s %s' "$name" "$elapsed" "${runs:-?}" "$rate" \
+        "${coverage:-?}" "$corpus" "$found")")
 done
 
 if ((${#summary[@]})); then
     echo
-    printf '%-16s %7s %11s %8s %6s %7s %16s %s\n' target seconds runs exec/s cov corpus oom/timeout/crash kept
+    printf '%-16s %7s %11s %8s %6s %7s %s\n' target seconds runs exec/s cov corpus "new crashes/hangs/OOMs/leaks"
     printf '%s\n' "${summary[@]}"
     echo "(inputs kept in .fuzz/crashes/<target>/; replay one: scripts/fuzz.sh TARGET 0 FILE)"
 fi

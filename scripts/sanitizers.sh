@@ -9,6 +9,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 export LSAN_OPTIONS="suppressions=$PWD/scripts/lsan-suppressions.txt:print_suppressions=0"
 export TSAN_OPTIONS="halt_on_error=1"
+# Tests that need the binary under a memory limit step aside (MemoryLimitTests).
+export TRANSCRIBE_SANITIZER=1
 for sanitizer in "${@:-address thread}"; do
     for name in $sanitizer; do
         echo "sanitizers: swift test -sanitize=$name" >&2

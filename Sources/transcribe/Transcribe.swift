@@ -34,7 +34,8 @@ struct Transcribe: ParsableCommand {
               transcribe --model Models/whisper-small --language de --task translate talk.mp3
 
             Exit status: 0 when every input was transcribed, 1 when some failed (the others are \
-            still transcribed and written), 2 for usage errors, 3 when the model cannot be loaded.
+            still transcribed and written), 2 for usage errors, 3 when the model cannot be loaded \
+            or there is not enough memory to run it.
             """,
         version: "0.1.0")
 
@@ -187,6 +188,8 @@ struct Transcribe: ParsableCommand {
             whisperOptions.beamSize = beamSize
             whisperOptions.padding = padding
             transcriber = try loadRecognizer(directory: directory, whisperOptions: whisperOptions)
+            // Under a memory limit, stop here with one line rather than fail inside OpenBLAS.
+            try MemoryCheck.require(transcriber.memoryNeeded(jobs: min(jobs, inputs.count), threads: Parallel.threads))
             if model == nil && !quiet {
                 Self.printError("transcribe: model \(directory.path) (\(transcriber.family))")
             }

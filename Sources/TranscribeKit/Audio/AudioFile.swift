@@ -49,8 +49,8 @@ public final class AudioFile {
     }
 
     /// Audio arriving on `descriptor` (standard input, a pipe, a device), which stays open for the
-    /// caller to close; `name` stands for the path in errors. A pipe carrying WAV, AIFF, AU, Ogg or
-    /// MP3 is decoded as it arrives; anything else is read into memory first, at most `memoryLimit`
+    /// caller to close; `name` stands for the path in errors. A pipe carrying WAV, AIFF, AU or Ogg is
+    /// decoded as it arrives; anything else is read into memory first, at most `memoryLimit`
     /// bytes (see `StreamInput`).
     public convenience init(
         descriptor: Int32, name: String, memoryLimit: Int = StreamInput.memoryLimit

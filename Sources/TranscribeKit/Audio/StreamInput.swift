@@ -1,14 +1,15 @@
 import Foundation
 
 /// Audio that arrives through a descriptor that cannot seek: standard input, a named pipe, a
-/// device. Formats libsndfile reads front to back (WAV, AIFF, AU, Ogg Vorbis/Opus, MP3) are decoded
+/// device. Formats libsndfile reads front to back (WAV, AIFF, AU, Ogg Vorbis/Opus) are decoded
 /// from the pipe block by block as the bytes arrive, so an endless stream is read in bounded
-/// memory. The rest (FLAC, CAF, ... which seek) and whatever is not a pipe are read into memory
-/// first, up to `memoryLimit`; a stream whose first mebibyte libsndfile cannot place fails there.
+/// memory. The rest (FLAC, CAF, ... which seek; MP3, see `PipePeek.isStreamable`) and whatever is
+/// not a pipe are read into memory first, up to `memoryLimit`; a stream whose first mebibyte
+/// libsndfile cannot place fails there.
 public enum StreamInput {
     /// The most read into memory for one input.
     public static let memoryLimit = 1 << 30
-    /// Bytes read before a stream that is not a pipe must show a format libsndfile knows.
+    /// Bytes read before a stream read into memory must show a format libsndfile knows.
     static let probeBytes = 1 << 20
 
     /// How to open what arrives on `descriptor`.
@@ -89,7 +90,7 @@ private func describe(bytes: Int) -> String {
 enum PipePeek {
     enum Kind: Sendable { case empty, streamable, needsMemory }
 
-    /// Bytes enough to tell the formats apart (RIFF....WAVE); an ID3 tag asks for more.
+    /// Bytes enough to tell the formats apart (RIFF....WAVE).
     static let headerBytes = 12
     /// How long a pipe that has sent part of a header is given for the rest.
     static let patience: Duration = .seconds(2)
@@ -99,16 +100,12 @@ enum PipePeek {
     static func classify(_ descriptor: Int32) -> Kind {
         guard let head = peek(descriptor, count: headerBytes) else { return .needsMemory }
         if head.isEmpty { return .empty }
-        if let tagEnd = id3TagEnd(head), tagEnd + 4 <= 1 << 16 {
-            // MP3 usually; FLAC may carry an ID3 tag too, and FLAC does not stream.
-            guard let more = peek(descriptor, count: tagEnd + 4), more.count == tagEnd + 4 else { return .needsMemory }
-            return Array(more[tagEnd...]) == Array("fLaC".utf8) ? .needsMemory : .streamable
-        }
         return isStreamable(head) ? .streamable : .needsMemory
     }
 
-    /// Containers libsndfile reads from a pipe front to back (tried with each: FLAC, CAF, VOC,
-    /// PAF, XI, HTK and WVE are not among them).
+    /// Containers libsndfile reads from a pipe front to back. Tried with each: FLAC, CAF, VOC,
+    /// PAF, XI, HTK and WVE fail from a pipe; MP3 decodes, but libsndfile 1.2's pipe reads then
+    /// run past a heap buffer (AddressSanitizer, FuzzAudio), so MP3 goes through memory too.
     static func isStreamable(_ head: [UInt8]) -> Bool {
         func text(_ range: Range<Int>) -> String? {
             head.count >= range.upperBound ? String(decoding: head[range], as: UTF8.self) : nil
@@ -119,17 +116,8 @@ enum PipePeek {
         case "FORM": return text(8..<12) == "AIFF" || text(8..<12) == "AIFC"
         case ".snd", "dns.": return true
         case "OggS": return true
-        default:
-            // An MPEG audio frame header starts with eleven set bits.
-            return head.count >= 2 && head[0] == 0xFF && head[1] & 0xE0 == 0xE0
+        default: return false
         }
-    }
-
-    /// One past an ID3v2 tag at the start of `head` ("ID3", version, flags, 28-bit size).
-    static func id3TagEnd(_ head: [UInt8]) -> Int? {
-        guard head.count >= 10, head[0..<3] == [0x49, 0x44, 0x33] else { return nil }
-        let size = head[6..<10].reduce(0) { $0 << 7 | Int($1 & 0x7F) }
-        return 10 + size + (head[5] & 0x10 != 0 ? 10 : 0)
     }
 
     /// Up to `count` bytes from the front of the pipe, left in it: fewer when the writer closes
