@@ -18,6 +18,8 @@ import Testing
     struct Generate: Decodable {
         struct Window: Decodable { let seek: Int; let tokens: [Int] }
         struct Kwargs: Decodable {
+            let language: String?
+            let task: String?
             let return_timestamps: Bool?
             let num_beams: Int?
             let max_new_tokens: Int
@@ -50,9 +52,9 @@ import Testing
         return try JSONDecoder().decode(Generate.self, from: Data(contentsOf: url))
     }
 
-    static func transcriber(_ model: String, configure: (inout WhisperDecodingOptions) -> Void = { _ in }) throws -> WhisperTranscriber {
+    static func transcriber(_ model: String, configure: (inout WhisperDecodingOptions) throws -> Void = { _ in }) throws -> WhisperTranscriber {
         var options = WhisperDecodingOptions()
-        configure(&options)
+        try configure(&options)
         return try WhisperTranscriber(directory: ModelDirectory(path: Fixtures.whisperModel(model).path), options: options)
     }
 
@@ -122,6 +124,23 @@ import Testing
             let transcriber = try Self.transcriber(model)
             let language = transcriber.detectLanguage(encoded: transcriber.model.encode(features))
             #expect("<|\(language)|>" == detected.token, "\(model)/\(clip)")
+        }
+    }
+
+    /// The prompt built for `--language` and `--task` is transformers' for the same arguments.
+    @Test(arguments: cases)
+    func promptsMatchForLanguageAndTask(model: String, clip: String) throws {
+        let recorded = try #require(try Self.reference(model).clips[clip])
+        let tasked = recorded.runs.filter { $0.value.kwargs.task != nil }
+        #expect(tasked.isEmpty == (recorded.detected_language == nil), "multilingual fixtures record task runs")
+        for (name, run) in tasked {
+            let transcriber = try Self.transcriber(model) { options in
+                options.language = run.kwargs.language
+                options.task = try #require(WhisperDecodingOptions.Task(rawValue: run.kwargs.task ?? ""))
+                options.timestamps = run.kwargs.return_timestamps ?? false
+            }
+            let language = run.kwargs.language ?? recorded.detected_language.map { String($0.token.dropFirst(2).dropLast(2)) } ?? "en"
+            #expect(transcriber.prompt(previous: [], language: language).tokens == run.prompt, "\(model)/\(clip)/\(name)")
         }
     }
 
