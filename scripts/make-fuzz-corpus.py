@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Seed corpora and dictionaries for the libFuzzer targets in Fuzz/ (see scripts/fuzz.sh).
 
-Writes .fuzz/corpus/<Target>/ and .fuzz/dict/<Target>.dict (git-ignored) from the fixtures:
-Tests/Fixtures/models/* (safetensors, configs, vocabularies), Tests/Fixtures/audio/*,
+Writes .fuzz/seeds/<Target>/ and .fuzz/dict/<Target>.dict (git-ignored) from the fixtures:
+Tests/Fixtures/models/* (safetensors, configs, vocabularies), Tests/Fixtures/whisper/models/*
+(configs, tokenizers), Tests/Fixtures/audio/*,
 Tests/Fixtures/speech/*.wav, the head of each clip in ../shared/samples when present, and small
 files in other containers made with sox. Every seed stays under the target's -max_len in fuzz.sh.
 
@@ -29,6 +30,8 @@ MAX_LEN = {  # keep in step with scripts/fuzz.sh
     "FuzzConfig": 8192,
     "FuzzVocabulary": 8192,
     "FuzzAudio": 65536,
+    "FuzzWhisperConfig": 8192,
+    "FuzzWhisperTokenizer": 32768,
 }
 
 
@@ -148,10 +151,33 @@ def audio_seeds(corpus: Path) -> None:
                 add(corpus, out.read_bytes(), target)
 
 
+def whisper_config_seeds(corpus: Path) -> None:
+    target = "FuzzWhisperConfig"
+    for name in ["config.json", "generation_config.json", "preprocessor_config.json"]:
+        for path in sorted((FIXTURES / "whisper" / "models").glob(f"*/{name}")):
+            add(corpus, path.read_bytes(), target)
+    add(corpus, json.dumps({"feature_size": 128, "n_fft": 400, "hop_length": 160, "chunk_length": 30}).encode(), target)
+
+
+def whisper_tokenizer_seeds(corpus: Path) -> None:
+    """Small tokenizer.json files cut from the fixtures' (a few vocabulary entries and added tokens,
+    `<|notimestamps|>` among them), and the vocab-only pair joined by a NUL byte."""
+    target = "FuzzWhisperTokenizer"
+    for path in sorted((FIXTURES / "whisper" / "models").glob("*/tokenizer.json")):
+        full = json.loads(path.read_text())
+        vocab = dict(list(full["model"]["vocab"].items())[:120])
+        added = [t for t in full.get("added_tokens", []) if not t["content"].startswith("<|0") or t["content"] == "<|0.00|>"]
+        small = {"model": {"type": "BPE", "vocab": vocab}, "added_tokens": added[:40], "decoder": full["decoder"]}
+        add(corpus, json.dumps(small).encode(), target)
+    vocab_only = FIXTURES / "whisper" / "frontend" / "vocab-only"
+    if vocab_only.is_dir():
+        add(corpus, (vocab_only / "vocab.json").read_bytes() + b"\0" + (vocab_only / "added_tokens.json").read_bytes(), target)
+
+
 def dictionaries(directory: Path) -> None:
     """JSON keys and values the parsers look for, and the audio containers' magic numbers."""
     keys = set()
-    for path in (FIXTURES / "models").glob("*/*.json"):
+    for path in [*(FIXTURES / "models").glob("*/*.json"), *(FIXTURES / "whisper" / "models").glob("*/*config.json")]:
         value = json.loads(path.read_text())
         if isinstance(value, dict) and path.name != "vocab.json":
             keys.update(value)
@@ -159,8 +185,9 @@ def dictionaries(directory: Path) -> None:
     words += ['"dtype"', '"shape"', '"data_offsets"', '"__metadata__"', '"content"']
     words += [f'"{d}"' for d in ["F32", "F16", "BF16", "F64", "I64", "U8", "BOOL", "F8_E4M3"]]
     words += ['"gelu"', '"relu"', '"group"', '"layer"', '"wav2vec2"', "true", "false", "null", "-1", "1e308", "[]", "{}"]
+    words += ['"BPE"', '"ByteLevel"', '"<|notimestamps|>"', '"<|endoftext|>"', '"<|en|>"', '"special"', '"added_tokens"']
     json_dict = "".join(f"kw{i}={json.dumps(w)}\n" for i, w in enumerate(words))
-    for target in ["FuzzSafeTensors", "FuzzConfig", "FuzzVocabulary"]:
+    for target in ["FuzzSafeTensors", "FuzzConfig", "FuzzVocabulary", "FuzzWhisperConfig", "FuzzWhisperTokenizer"]:
         (directory / f"{target}.dict").write_text(json_dict)
     magics = [b"RIFF", b"WAVE", b"fmt ", b"data", b"fact", b"LIST", b"RF64", b"ds64", b"FORM", b"AIFF", b"AIFC",
               b"COMM", b"SSND", b".snd", b"fLaC", b"OggS", b"OpusHead", b"\x01vorbis", b"ID3", b"\xff\xfb",
@@ -177,6 +204,8 @@ def main() -> None:
         "FuzzConfig": config_seeds,
         "FuzzVocabulary": vocabulary_seeds,
         "FuzzAudio": audio_seeds,
+        "FuzzWhisperConfig": whisper_config_seeds,
+        "FuzzWhisperTokenizer": whisper_tokenizer_seeds,
     }
     (out / "dict").mkdir(parents=True, exist_ok=True)
     for target, make in makers.items():

@@ -35,5 +35,6 @@ public func fuzzSafeTensors(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CIn
 /// SwiftPM links an executable target's entry point as `FuzzSafeTensors_main`; this one hands over to libFuzzer.
 @_cdecl("FuzzSafeTensors_main")
 func fuzzSafeTensorsMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    runLibFuzzer(argc, argv, fuzzSafeTensors)
+    blackHole(tinyConfig)  // loaded before fuzzing, not inside an input
+    return runLibFuzzer(argc, argv, fuzzSafeTensors)
 }

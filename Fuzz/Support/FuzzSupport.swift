@@ -1,4 +1,5 @@
-// What the fuzz targets share: libFuzzer's driver, for SwiftPM's entry point.
+// What the fuzz targets share: libFuzzer's driver for SwiftPM's entry point, scratch files.
+import Foundation
 
 @_silgen_name("LLVMFuzzerRunDriver")
 private func llvmFuzzerRunDriver(
@@ -26,4 +27,21 @@ public func fuzzInput(_ start: UnsafePointer<UInt8>?, _ count: Int) -> UnsafeBuf
 /// Keeps a computed value alive so the optimiser cannot drop the work that made it.
 @inline(never) public func blackHole<T>(_ value: T) {
     withUnsafePointer(to: value) { _ = $0 }
+}
+
+/// A directory for the run's scratch files (in /dev/shm when there is one), for targets whose
+/// parsers read a model directory: each input is written there as the file it stands for.
+public let scratchDirectory: String = {
+    let base = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
+    var template = Array("\(base)/transcribe-fuzz-XXXXXX".utf8CString)
+    return template.withUnsafeMutableBufferPointer { buffer in
+        mkdtemp(buffer.baseAddress!).map { String(cString: $0) } ?? base
+    }
+}()
+
+/// Writes `bytes` to `name` in `scratchDirectory` and returns its path.
+public func scratchFile(_ name: String, _ bytes: UnsafeBufferPointer<UInt8>) -> String {
+    let path = scratchDirectory + "/" + name
+    FileManager.default.createFile(atPath: path, contents: Data(bytes))
+    return path
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TranscribeKit
 
 /// One thing to transcribe: a file, or `-` for standard input.
 struct Input: Sendable, Equatable {
@@ -40,7 +41,7 @@ func readFileList(_ source: String) throws -> [String] {
     if source == Input.standardInput {
         data = FileHandle.standardInput.readDataToEndOfFile()
     } else {
-        guard let contents = FileManager.default.contents(atPath: source) else {
+        guard let contents = fileContents(atPath: source) else {
             throw ValidationMessage("--files-from \(source): cannot read the file")
         }
         data = contents

@@ -55,4 +55,24 @@ import Testing
             while let block = try? stream.next(), !block.isEmpty {}
         }
     }
+
+    /// An empty config file (FuzzWhisperConfig): Foundation leaked a 4 KiB buffer reading it
+    /// (LeakSanitizer, under scripts/sanitizers.sh); an empty file is now read without it, and
+    /// refused as JSON as before.
+    @Test func anEmptyConfigIsRefusedWithoutALeak() throws {
+        try withTemporaryDirectory { directory in
+            let path = directory.appendingPathComponent("config.json").path
+            #expect(FileManager.default.createFile(atPath: path, contents: Data()))
+            #expect(fileContents(atPath: path) == Data())
+            #expect(fileContents(atPath: directory.appendingPathComponent("missing.json").path) == nil)
+            for load in [{ _ = try WhisperConfig(contentsOf: path) }, { _ = try Wav2Vec2Config(contentsOf: path) }] {
+                #expect {
+                    try load()
+                } throws: { error in
+                    guard case ModelError.malformedJSON(path, _) = error else { return false }
+                    return true
+                }
+            }
+        }
+    }
 }

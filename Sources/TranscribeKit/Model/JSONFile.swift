@@ -8,10 +8,20 @@ func decodeJSONFile<T: Decodable>(_ type: T.Type, path: String) throws -> T {
 
 /// The bytes of a model file; a missing or unreadable file is `ModelError.missingFile`.
 func readModelFile(_ path: String) throws -> Data {
-    guard let data = FileManager.default.contents(atPath: path) else {
+    guard let data = fileContents(atPath: path) else {
         throw ModelError.missingFile(path: path)
     }
     return data
+}
+
+/// `FileManager.contents(atPath:)`, except that an empty file is read without it: Foundation
+/// (swift 6.3) leaks a 4 KiB buffer for each empty file it reads (found with FuzzWhisperConfig).
+public func fileContents(atPath path: String) -> Data? {
+    var status = stat()
+    if stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFREG, status.st_size == 0, access(path, R_OK) == 0 {
+        return Data()
+    }
+    return FileManager.default.contents(atPath: path)
 }
 
 /// Decodes JSON `data` read from `path` (named in errors) into `T`.
