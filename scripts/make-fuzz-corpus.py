@@ -185,6 +185,7 @@ def dictionaries(directory: Path) -> None:
     words += ['"dtype"', '"shape"', '"data_offsets"', '"__metadata__"', '"content"']
     words += [f'"{d}"' for d in ["F32", "F16", "BF16", "F64", "I64", "U8", "BOOL", "F8_E4M3"]]
     words += ['"gelu"', '"relu"', '"group"', '"layer"', '"wav2vec2"', "true", "false", "null", "-1", "1e308", "[]", "{}"]
+    words += ["0", "65536", "1000000000", "2147483647", "4294967296", "9223372036854775807", "1e18"]
     words += ['"BPE"', '"ByteLevel"', '"<|notimestamps|>"', '"<|endoftext|>"', '"<|en|>"', '"special"', '"added_tokens"']
     json_dict = "".join(f"kw{i}={json.dumps(w)}\n" for i, w in enumerate(words))
     for target in ["FuzzSafeTensors", "FuzzConfig", "FuzzVocabulary", "FuzzWhisperConfig", "FuzzWhisperTokenizer"]:

@@ -75,4 +75,24 @@ import Testing
             }
         }
     }
+
+    /// Whisper's preprocessor_config.json (read in the front end, confirmed with FuzzWhisperConfig):
+    /// an n_fft of 10^9 sized an 8 GB FFT window and 10^8 mel bins an 80 GB filter bank, which
+    /// stopped the process when the model loaded. Both are now bounded.
+    @Test(arguments: [
+        (#"{"n_fft": 1000000000, "sampling_rate": 16000, "chunk_length": 100000}"#, "n_fft"),
+        (#"{"feature_size": 100000000}"#, "feature_size"),
+    ])
+    func whisperFrontEndSizesAreBounded(_ json: String, _ field: String) throws {
+        try withTemporaryDirectory { directory in
+            let path = directory.appendingPathComponent("preprocessor_config.json").path
+            #expect(FileManager.default.createFile(atPath: path, contents: Data(json.utf8)))
+            #expect {
+                _ = try WhisperFeatureExtractor(contentsOf: path)
+            } throws: { error in
+                guard case ModelError.invalidConfig(_, let found, _) = error else { return false }
+                return found == field
+            }
+        }
+    }
 }

@@ -60,17 +60,20 @@ public struct WhisperFeatureExtractor: Sendable {
         if let type = raw.feature_extractor_type, type != "WhisperFeatureExtractor" {
             throw ModelError.unsupportedConfig(path: path, field: "feature_extractor_type", reason: "\(type); expected WhisperFeatureExtractor")
         }
-        func positive(_ value: Int?, _ field: String, default fallback: Int, minimum: Int = 1) throws -> Int {
+        func positive(_ value: Int?, _ field: String, default fallback: Int, minimum: Int = 1, maximum: Int = .max) throws -> Int {
             let value = value ?? fallback
-            guard value >= minimum else {
-                throw ModelError.invalidConfig(path: path, field: field, reason: "must be at least \(minimum), found \(value)")
+            guard value >= minimum, value <= maximum else {
+                let range = maximum == .max ? "at least \(minimum)" : "\(minimum) to \(maximum)"
+                throw ModelError.invalidConfig(path: path, field: field, reason: "must be \(range), found \(value)")
             }
             return value
         }
-        let featureSize = try positive(raw.feature_size, "feature_size", default: 80)
+        // Bounds far above Whisper's 80 or 128 mel bins and 400-point FFT, so that a config cannot
+        // size the filter bank or the FFT window beyond memory (an n_fft of 10^9 asked for 8 GB).
+        let featureSize = try positive(raw.feature_size, "feature_size", default: 80, maximum: 4096)
         let samplingRate = try positive(raw.sampling_rate, "sampling_rate", default: 16000)
         let hopLength = try positive(raw.hop_length, "hop_length", default: 160)
-        let nFFT = try positive(raw.n_fft, "n_fft", default: 400, minimum: 2)
+        let nFFT = try positive(raw.n_fft, "n_fft", default: 400, minimum: 2, maximum: 1 << 16)
         let chunkLength = try positive(raw.chunk_length, "chunk_length", default: 30)
         let (samples, overflow) = chunkLength.multipliedReportingOverflow(by: samplingRate)
         guard !overflow, samples <= Int(Int32.max), samples > nFFT / 2 else {
