@@ -37,9 +37,14 @@ public struct WhisperDecodingOptions: Sendable, Equatable {
     public var temperatures: [Double] = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
     public var bestOf = 5
     /// How a window shorter than 30 s is filled. Zero frames, as faster-whisper and transformers'
-    /// long-form path do: a short input's log-mel is then exactly transformers', and silence stays
-    /// silent (with silence-padded audio, tiny.en hears "you" in 3 s of digital silence).
+    /// long-form path do: a short input's log-mel is then exactly transformers'.
     public var padding = WindowPadding.features
+    /// A window whose samples all lie within ±`silencePeak` (digital silence, or dither at most a
+    /// few steps of 16 bits) is skipped without being decoded. The reference decodes it, and
+    /// tiny.en then hears "You" in 3 s of zeros (faster-whisper too: no-speech probability 0.95,
+    /// average log-probability -0.97, just above the -1 that would drop it). nil: decode every
+    /// window, as the reference does. 10^-4 is -80 dBFS, far below any recording's noise floor.
+    public var silencePeak: Float? = 1e-4
 
     public enum WindowPadding: String, Sendable, CaseIterable {
         /// With silence, before the log-mel: as WhisperFeatureExtractor and openai-whisper do.

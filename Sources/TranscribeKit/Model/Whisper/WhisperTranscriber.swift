@@ -85,7 +85,8 @@ public final class WhisperTranscriber: Sendable {
     /// Transcribes mono samples at `sampleRate` by the reference's sequential algorithm: a 30 s
     /// window at a time, each starting where the previous one's last complete segment ended.
     /// Windows are filled as `options.padding` says: up to 30 s with `.audio`, the input is one
-    /// window padded with silence, exactly as `WhisperFeatureExtractor` prepares it.
+    /// window padded with silence, exactly as `WhisperFeatureExtractor` prepares it. A window of
+    /// digital silence (`options.silencePeak`) is passed over.
     public func transcribe(samples: [Float]) -> WhisperTranscription {
         let windowFrames = model.inputFrames
         let hop = featureExtractor.hopLength
@@ -120,6 +121,11 @@ public final class WhisperTranscriber: Sendable {
         while seek < contentFrames {
             let timeOffset = Double(seek * hop) / Double(sampleRate)
             let segmentSize = min(windowFrames, contentFrames - seek)
+            if let peak = options.silencePeak,
+               samples[(seek * hop)..<min(samples.count, (seek + segmentSize) * hop)].allSatisfy({ abs($0) <= peak }) {
+                seek += segmentSize
+                continue
+            }
             let (prompt, sotIndex) = self.prompt(previous: promptTokens, language: language)
             let result = decodeWithFallback(
                 decoder, encoded: model.encode(window(at: seek, frames: segmentSize)), prompt: prompt, sotIndex: sotIndex,
