@@ -78,9 +78,11 @@ import Testing
 
     /// Whisper's preprocessor_config.json (read in the front end, confirmed with FuzzWhisperConfig):
     /// an n_fft of 10^9 sized an 8 GB FFT window and 10^8 mel bins an 80 GB filter bank, which
-    /// stopped the process when the model loaded. Both are now bounded.
+    /// stopped the process when the model loaded. Both are now bounded; n_fft to 4096 since an
+    /// n_fft of 59,999 (well under the first bound) still asked for a 14 GB DFT basis.
     @Test(arguments: [
         (#"{"n_fft": 1000000000, "sampling_rate": 16000, "chunk_length": 100000}"#, "n_fft"),
+        (#"{"feature_size": 149, "n_fft": 59999, "holeth": 160, "chunk_lgngth": 30}"#, "n_fft"),
         (#"{"feature_size": 100000000}"#, "feature_size"),
     ])
     func whisperFrontEndSizesAreBounded(_ json: String, _ field: String) throws {
@@ -92,6 +94,28 @@ import Testing
             } throws: { error in
                 guard case ModelError.invalidConfig(_, let found, _) = error else { return false }
                 return found == field
+            }
+        }
+    }
+
+    /// A front end that does not fit the model (read from the tiny fixture checkpoint with its
+    /// preprocessor_config.json changed) is named, not run: other mel bins, or another window
+    /// length in frames (a hop_length of 1 would also make a log-mel 160 times the size).
+    @Test(arguments: [
+        (#"{"feature_size": 128}"#, "feature_size"),
+        (#"{"hop_length": 1}"#, "hop_length"),
+        (#"{"chunk_length": 20}"#, "hop_length"),
+    ])
+    func aFrontEndThatDoesNotFitTheModelIsNamed(_ json: String, _ field: String) throws {
+        try withTemporaryDirectory { directory in
+            let copy = directory.appendingPathComponent("tiny-en")
+            try FileManager.default.copyItem(at: Fixtures.whisperModel("tiny-en"), to: copy)
+            try Data(json.utf8).write(to: copy.appendingPathComponent("preprocessor_config.json"))
+            #expect {
+                _ = try WhisperTranscriber(directory: ModelDirectory(path: copy.path))
+            } throws: { error in
+                guard case ModelError.invalidConfig(let path, let found, _) = error else { return false }
+                return found == field && path.hasSuffix("/preprocessor_config.json")
             }
         }
     }

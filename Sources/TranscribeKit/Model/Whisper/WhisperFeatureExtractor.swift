@@ -69,11 +69,12 @@ public struct WhisperFeatureExtractor: Sendable {
             return value
         }
         // Bounds far above Whisper's 80 or 128 mel bins and 400-point FFT, so that a config cannot
-        // size the filter bank or the FFT window beyond memory (an n_fft of 10^9 asked for 8 GB).
+        // size the filter bank or the DFT basis beyond memory: the basis is (n_fft + 2) x n_fft
+        // floats, 67 MB at 4096 (an n_fft of 59,999 asked for 14 GB; of 10^9, for more).
         let featureSize = try positive(raw.feature_size, "feature_size", default: 80, maximum: 4096)
         let samplingRate = try positive(raw.sampling_rate, "sampling_rate", default: 16000)
         let hopLength = try positive(raw.hop_length, "hop_length", default: 160)
-        let nFFT = try positive(raw.n_fft, "n_fft", default: 400, minimum: 2, maximum: 1 << 16)
+        let nFFT = try positive(raw.n_fft, "n_fft", default: 400, minimum: 2, maximum: 4096)
         let chunkLength = try positive(raw.chunk_length, "chunk_length", default: 30)
         let (samples, overflow) = chunkLength.multipliedReportingOverflow(by: samplingRate)
         guard !overflow, samples <= Int(Int32.max), samples > nFFT / 2 else {
@@ -105,15 +106,17 @@ public struct WhisperFeatureExtractor: Sendable {
     /// `(samples.count / hopLength, featureSize)` time-major log-mel of all of `samples`, with
     /// neither padding nor truncation: what WhisperFeatureExtractor gives for a long-form input
     /// (`truncation=False, padding="longest"`). The floor `max - 8` is taken over the whole input.
-    /// The spectrogram is computed `nbMaxFrames` frames at a time, so only the log-mel is held whole.
+    /// The spectrogram is computed `nbMaxFrames` frames at a time (fewer when frames are so long
+    /// that a block would pass 16 MB), so only the log-mel is held whole.
     public func logMel(_ samples: [Float]) -> Matrix {
         guard samples.count > nFFT / 2 else { return Matrix(zeros: 0, featureSize) }
         // The spectrogram has one frame more than the log-mel: the last is dropped.
         let frames = spectrogram.frameCount(samples.count) - 1
         var logMel = Matrix(zeros: frames, featureSize)
         var maximum = -Float.infinity
-        for first in stride(from: 0, to: frames, by: nbMaxFrames) {
-            let block = first..<min(frames, first + nbMaxFrames)
+        let blockFrames = min(nbMaxFrames, max(1, (1 << 22) / nFFT))
+        for first in stride(from: 0, to: frames, by: blockFrames) {
+            let block = first..<min(frames, first + blockFrames)
             // (block, 1 + nFFT / 2) -> (block, featureSize)
             let mel = melFilters(spectrogram(samples, frames: block))
             for (offset, value) in mel.data.enumerated() {

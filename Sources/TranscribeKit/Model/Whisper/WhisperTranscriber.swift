@@ -68,6 +68,12 @@ public final class WhisperTranscriber: Sendable {
                 path: directory.path, reason: "token \(name) is id \(id), beyond the model's vocab_size \(config.vocabSize)")
         }
         model = try WhisperForConditionalGeneration(config: config, weights: SafeTensorsFile(path: directory.file("model.safetensors")))
+        guard featureExtractor.nbMaxFrames == model.inputFrames else {
+            throw ModelError.invalidConfig(
+                path: directory.file("preprocessor_config.json"), field: "hop_length",
+                reason: "a \(featureExtractor.chunkLength) s window at \(featureExtractor.samplingRate) Hz and hop_length "
+                    + "\(featureExtractor.hopLength) is \(featureExtractor.nbMaxFrames) frames, but the model takes \(model.inputFrames)")
+        }
         if let language = options.language {
             guard isMultilingual ? specialTokens.languages[language] != nil : language == "en" else {
                 throw WhisperOptionError.unknownLanguage(language, available: isMultilingual ? specialTokens.languages.keys.sorted() : ["en"])
