@@ -3,8 +3,9 @@ import Foundation
 import PackageDescription
 
 /// The engine's own loops (softmax, activations, norms, the log-mel) are SIMD code. Where the
-/// machine building it has AVX2 and FMA, they are built for x86-64-v3 (every x86-64 server CPU
-/// since about 2015), which halves their cost; a binary built so stops with "illegal instruction"
+/// machine building it has the x86-64-v3 features (AVX2, FMA; every x86-64 server CPU since about
+/// 2015), they are built for them (as `haswell`: this swiftc does not know the name x86-64-v3),
+/// which makes them two to three times faster; a binary built so stops with "illegal instruction"
 /// on an older CPU. `TRANSCRIBE_PORTABLE=1 swift build` makes one for any x86-64. OpenBLAS picks
 /// its kernels for the CPU it runs on either way.
 func engineCPUFlags() -> [String] {
