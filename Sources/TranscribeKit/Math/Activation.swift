@@ -15,17 +15,11 @@ public enum Activation: String, Sendable, CaseIterable {
     @inline(__always)
     func callAsFunction(_ x: Lanes) -> Lanes {
         switch self {
-        case .gelu:
-            // Exact: x Φ(x) = 0.5 x (1 + erf(x / √2)).
-            return 0.5 * x * (1 + FastMath.erf(x * 0.707_106_77))
-        case .geluNew, .geluPytorchTanh, .geluFast:
-            // 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³))), with 1 + tanh(u) = 2 - 2 / (e^2u + 1).
-            let u = 0.797_884_56 * (x + 0.044_715 * x * x * x)
-            return x * (1 - 1 / (FastMath.exp(2 * u) + 1))
+        case .gelu: return Self.gelu(x)
+        case .geluNew, .geluPytorchTanh, .geluFast: return Self.geluNew(x)
         case .quickGelu:
             return x / (1 + FastMath.exp(-1.702 * x))
-        case .relu:
-            return x.replacing(with: 0, where: x .< 0)
+        case .relu: return Self.relu(x)
         case .silu, .swish:
             return x / (1 + FastMath.exp(-x))
         case .tanh:
@@ -35,15 +29,40 @@ public enum Activation: String, Sendable, CaseIterable {
         }
     }
 
+    /// Exact: x Φ(x) = 0.5 x (1 + erf(x / √2)).
+    @inline(__always)
+    static func gelu(_ x: Lanes) -> Lanes {
+        let half = 0.5 * x
+        return half.addingProduct(half, FastMath.erf(x * 0.707_106_77))
+    }
+
+    /// 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³))), with 1 + tanh(u) = 2 - 2 / (e^2u + 1).
+    @inline(__always)
+    static func geluNew(_ x: Lanes) -> Lanes {
+        let u = 0.797_884_56 * (x + 0.044_715 * x * x * x)
+        return x * (1 - 1 / (FastMath.exp(2 * u) + 1))
+    }
+
+    @inline(__always)
+    static func relu(_ x: Lanes) -> Lanes { x.replacing(with: 0, where: x .< 0) }
+
     /// Applies the activation to every value in place.
     public func apply(_ x: inout Matrix) {
         let cols = x.cols
         x.data.withUnsafeMutableBufferPointer { values in
             Parallel.forEach(x.rows, grain: 64) { rows in
-                let chunk = UnsafeMutableBufferPointer(
-                    rebasing: values[(rows.lowerBound * cols)..<(rows.upperBound * cols)])
-                FastMath.map(chunk) { self($0) }
+                apply(UnsafeMutableBufferPointer(rebasing: values[(rows.lowerBound * cols)..<(rows.upperBound * cols)]))
             }
+        }
+    }
+
+    /// One loop per activation, so that the choice is made once, not for every 8 values.
+    private func apply(_ values: UnsafeMutableBufferPointer<Float>) {
+        switch self {
+        case .gelu: FastMath.map(values) { Self.gelu($0) }
+        case .geluNew, .geluPytorchTanh, .geluFast: FastMath.map(values) { Self.geluNew($0) }
+        case .relu: FastMath.map(values) { Self.relu($0) }
+        case .quickGelu, .silu, .swish, .tanh, .sigmoid: FastMath.map(values) { self($0) }
         }
     }
 }

@@ -23,40 +23,47 @@ public func multiHeadAttention(q: Matrix, k: Matrix, v: Matrix, heads: Int, caus
     return context
 }
 
-/// The same over raw row-major buffers whose rows are all `width` long. Heads run in parallel
-/// when the score matrices are big enough to be worth a thread, each head from scores to context
-/// on one thread, so the result does not depend on the thread count.
+/// The same over raw row-major buffers whose rows are all `width` long. The work goes in tasks of
+/// one head and a block of up to `queryBlock` queries, whose scores (64 x keys) stay in the core's
+/// cache from their product through the softmax to the product with `v`. Tasks run in parallel
+/// when the scores are big enough to be worth a thread; each output row is computed by one task
+/// in the same order whatever the blocks and threads, so the result does not depend on them.
 func multiHeadAttention(
     q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, context: UnsafeMutablePointer<Float>,
     queries: Int, keys: Int, width: Int, heads: Int, causalOffset: Int? = nil
 ) {
     let headDim = width / heads
     let scaling = 1 / Float(headDim).squareRoot()
-    let grain = queries * keys >= 16_384 ? 1 : heads
-    Parallel.forEach(heads, grain: grain) { headRange in
-        let scores = UnsafeMutablePointer<Float>.allocate(capacity: queries * keys)
+    let queryBlock = 64
+    let blocks = (queries + queryBlock - 1) / queryBlock
+    let grain = queries * keys >= 16_384 ? 1 : heads * blocks
+    Parallel.forEach(heads * blocks, grain: grain) { tasks in
+        let scores = UnsafeMutablePointer<Float>.allocate(capacity: min(queryBlock, queries) * keys)
         defer { scores.deallocate() }
-        for head in headRange {
+        for task in tasks {
+            let (head, block) = (task / blocks, task % blocks)
             let column = head * headDim
-            // (queries, headDim) @ (keys, headDim)^T * scaling -> (queries, keys)
+            let first = block * queryBlock
+            let rows = min(queryBlock, queries - first)
+            // (rows, headDim) @ (keys, headDim)^T * scaling -> (rows, keys)
             BLAS.gemm(
-                m: queries, n: keys, k: headDim,
-                a: q + column, lda: width, b: k + column, ldb: width, transposeB: true,
+                m: rows, n: keys, k: headDim,
+                a: q + first * width + column, lda: width, b: k + column, ldb: width, transposeB: true,
                 c: scores, ldc: keys, alpha: scaling)
             if let causalOffset {
-                for row in 0..<queries {
-                    let visible = min(keys, causalOffset + row + 1)
+                for row in 0..<rows {
+                    let visible = min(keys, causalOffset + first + row + 1)
                     softmaxRows(scores + row * keys, rows: 1, cols: visible, stride: keys)
                     (scores + row * keys + visible).update(repeating: 0, count: keys - visible)
                 }
             } else {
-                softmaxRows(scores, rows: queries, cols: keys, stride: keys)
+                softmaxRows(scores, rows: rows, cols: keys, stride: keys)
             }
-            // (queries, keys) @ (keys, headDim) -> this head's context columns
+            // (rows, keys) @ (keys, headDim) -> this head's context columns of those rows
             BLAS.gemm(
-                m: queries, n: headDim, k: keys,
+                m: rows, n: headDim, k: keys,
                 a: scores, lda: keys, b: v + column, ldb: width, transposeB: false,
-                c: context + column, ldc: width)
+                c: context + first * width + column, ldc: width)
         }
     }
 }

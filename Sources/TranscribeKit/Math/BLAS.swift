@@ -26,6 +26,8 @@ public enum BLAS {
         alpha: Float = 1, beta: Float = 0
     ) {
         _ = singleThreadedKernels
+        // cblas_sgemm refuses shorter strides with a message and computes nothing.
+        precondition(lda >= k && ldb >= (transposeB ? k : n) && ldc >= n, "gemm: a row stride is shorter than its row")
         guard m > 0, n > 0 else { return }
         guard k > 0 else {
             // An empty sum: only the beta term remains.
@@ -40,10 +42,12 @@ public enum BLAS {
     }
 
     /// `gemm` over all threads. The product is cut into pieces that depend on the shapes only,
-    /// never on the thread count: bands of output columns (two, or about 768 columns each; each
-    /// band packs only its part of `b`), or blocks of 128 rows when there are too few columns to
-    /// share. Each piece is one sgemm, so every output value is the same sum in the same order for
-    /// any number of threads.
+    /// never on the thread count, and each piece is one sgemm, so every output value is the same
+    /// sum in the same order for any number of threads. A piece packs its part of one operand and
+    /// all of the other, so the cut goes across the larger one (rows of `a` when `m >= n`, else
+    /// columns of `b`) and only the smaller is packed again. Two pieces, or more for big products
+    /// (about 2^31 multiply-adds each, an even count), on multiples of 16 rows or columns; one for
+    /// a product too small to be worth a second thread (under 2^19 multiply-adds).
     static func parallelGemm(
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int,
@@ -51,25 +55,22 @@ public enum BLAS {
         c: UnsafeMutablePointer<Float>, ldc: Int,
         alpha: Float = 1, beta: Float = 0
     ) {
-        if n >= 768 {
-            let bands = max(2, n / 768)
-            func edge(_ band: Int) -> Int { band == bands ? n : (n * band / bands) / 16 * 16 }
-            Parallel.forEach(bands, grain: 1) { range in
-                for band in range {
-                    let (first, last) = (edge(band), edge(band + 1))
+        let work = Double(m) * Double(n) * Double(k)
+        let cutRows = m >= n
+        let size = cutRows ? m : n
+        let pieces = work < Double(1 << 19) ? 1 : min(2 * Int((work / Double(1 << 32)).rounded(.up)), size / 16)
+        func edge(_ piece: Int) -> Int { piece == pieces ? size : (size * piece / pieces) / 16 * 16 }
+        Parallel.forEach(max(1, pieces), grain: 1) { range in
+            for piece in range {
+                let (first, last) = pieces <= 1 ? (0, size) : (edge(piece), edge(piece + 1))
+                if cutRows {
+                    gemm(m: last - first, n: n, k: k, a: a + first * lda, lda: lda,
+                         b: b, ldb: ldb, transposeB: transposeB,
+                         c: c + first * ldc, ldc: ldc, alpha: alpha, beta: beta)
+                } else {
                     gemm(m: m, n: last - first, k: k, a: a, lda: lda,
                          b: transposeB ? b + first * ldb : b + first, ldb: ldb, transposeB: transposeB,
                          c: c + first, ldc: ldc, alpha: alpha, beta: beta)
-                }
-            }
-        } else {
-            let rowBlock = 128
-            Parallel.forEach((m + rowBlock - 1) / rowBlock, grain: 1) { range in
-                for block in range {
-                    let rows = (block * rowBlock)..<min(m, (block + 1) * rowBlock)
-                    gemm(m: rows.count, n: n, k: k, a: a + rows.lowerBound * lda, lda: lda,
-                         b: b, ldb: ldb, transposeB: transposeB,
-                         c: c + rows.lowerBound * ldc, ldc: ldc, alpha: alpha, beta: beta)
                 }
             }
         }

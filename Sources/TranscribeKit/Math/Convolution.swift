@@ -2,8 +2,10 @@
 ///
 /// The PyTorch weight `(out, in / groups, kernel)` is reordered once at load to
 /// `(out, kernel, in / groups)`, so that the receptive field of one output frame within a group
-/// is `kernel` contiguous runs of input channels. Output frames are computed in blocks: gather the
-/// blocks' receptive fields (im2col) and multiply by the weight with one sgemm per group.
+/// is `kernel` contiguous runs of input channels. Without groups or padding, that field is one
+/// contiguous run of the input, so the input itself, read with a row stride of `stride * in`, is
+/// the im2col matrix, and no copy is made: one sgemm for each run of `stride` taps. Otherwise output frames are computed in blocks: gather
+/// the blocks' receptive fields (im2col) and multiply by the weight with one sgemm per group.
 public struct Conv1d: Sendable {
     public let inChannels: Int
     public let outChannels: Int
@@ -65,6 +67,21 @@ public struct Conv1d: Sendable {
             }
             x.data.withUnsafeBufferPointer { input in
                 let input = input.baseAddress!
+                if groups == 1 && padding == 0 {
+                    // BLAS wants a row stride at least the row's length, so the taps go in runs of
+                    // `stride`: (frames, taps * in), rows `stride * in` apart @ (out, taps * in)^T.
+                    var tap = 0
+                    while tap < kernelSize {
+                        let taps = min(stride, kernelSize - tap)
+                        BLAS.parallelGemm(
+                            m: frames, n: outChannels, k: taps * inChannels,
+                            a: input + tap * inChannels, lda: stride * inChannels,
+                            b: weight.baseAddress + tap * inChannels, ldb: fieldWidth, transposeB: true,
+                            c: out, ldc: outChannels, beta: bias == nil && tap == 0 ? 0 : 1)
+                        tap += taps
+                    }
+                    return
+                }
                 // One task per (block of output frames, group); each thread gathers into its own buffer.
                 Parallel.forEach(blocks * groups, grain: 1) { tasks in
                     let columns = UnsafeMutablePointer<Float>.allocate(capacity: block * fieldWidth)

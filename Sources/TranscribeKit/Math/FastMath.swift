@@ -12,16 +12,16 @@ enum FastMath {
         v.replace(with: low, where: v .< low)
         // n = round(v / ln 2), read from the low mantissa bits of v / ln 2 + 1.5 * 2^23.
         let shifter = Lanes(repeating: 12_582_912)
-        let t = v * 1.442_695_04 + shifter
+        let t = shifter.addingProduct(v, Lanes(repeating: 1.442_695_04))
         let n = t - shifter
-        let r = v - n * 0.693_359_375 + n * 2.121_944_4e-4
+        let r = v.addingProduct(n, Lanes(repeating: -0.693_359_375)).addingProduct(n, Lanes(repeating: 2.121_944_4e-4))
         var p = Lanes(repeating: 1.987_569_15e-4)
-        p = p * r + 1.398_199_950_7e-3
-        p = p * r + 8.333_451_907_3e-3
-        p = p * r + 4.166_579_589_4e-2
-        p = p * r + 1.666_666_545_9e-1
-        p = p * r + 5.000_000_120_1e-1
-        p = p * (r * r) + r + 1
+        p = horner(p, r, 1.398_199_950_7e-3)
+        p = horner(p, r, 8.333_451_907_3e-3)
+        p = horner(p, r, 4.166_579_589_4e-2)
+        p = horner(p, r, 1.666_666_545_9e-1)
+        p = horner(p, r, 5.000_000_120_1e-1)
+        p = (r + 1).addingProduct(p, r * r)
         let exponent = (unsafeBitCast(t, to: SIMD8<Int32>.self) &- 0x4B40_0000 &+ 127) &<< 23
         return p * unsafeBitCast(exponent, to: Lanes.self)
     }
@@ -34,18 +34,24 @@ enum FastMath {
         v.replace(with: -4, where: v .< -4)
         let z = v * v
         var p = Lanes(repeating: -2.726_142_258_013_06e-10)
-        p = p * z + 2.770_681_424_959_02e-08
-        p = p * z - 2.101_024_020_825_08e-06
-        p = p * z - 5.692_506_394_623_46e-05
-        p = p * z - 7.349_906_303_268_55e-04
-        p = p * z - 2.954_599_808_540_25e-03
-        p = p * z - 1.609_603_332_624_15e-02
+        p = horner(p, z, 2.770_681_424_959_02e-08)
+        p = horner(p, z, -2.101_024_020_825_08e-06)
+        p = horner(p, z, -5.692_506_394_623_46e-05)
+        p = horner(p, z, -7.349_906_303_268_55e-04)
+        p = horner(p, z, -2.954_599_808_540_25e-03)
+        p = horner(p, z, -1.609_603_332_624_15e-02)
         var q = Lanes(repeating: -1.456_607_184_649_96e-05)
-        q = q * z - 2.133_740_552_789_05e-04
-        q = q * z - 1.682_826_974_382_03e-03
-        q = q * z - 7.373_329_167_204_68e-03
-        q = q * z - 1.426_473_905_141_89e-02
+        q = horner(q, z, -2.133_740_552_789_05e-04)
+        q = horner(q, z, -1.682_826_974_382_03e-03)
+        q = horner(q, z, -7.373_329_167_204_68e-03)
+        q = horner(q, z, -1.426_473_905_141_89e-02)
         return v * p / q
+    }
+
+    /// One Horner step, `p * x + c`, as one fused multiply-add per lane.
+    @inline(__always)
+    static func horner(_ p: Lanes, _ x: Lanes, _ c: Float) -> Lanes {
+        Lanes(repeating: c).addingProduct(p, x)
     }
 
     /// The largest value (-infinity for none; NaN is skipped).
@@ -79,6 +85,31 @@ enum FastMath {
         }
         var result = lanes.sum()
         while i < values.count {
+            result += base[i]
+            i += 1
+        }
+        return result
+    }
+
+    /// `map(values, f)`, returning the sum of the new values (one pass instead of two).
+    @inline(__always)
+    static func mapAndSum(_ values: UnsafeMutableBufferPointer<Float>, _ f: (Lanes) -> Lanes) -> Float {
+        guard let base = values.baseAddress else { return 0 }
+        let count = values.count
+        var lanes = Lanes()
+        var i = 0
+        while i + 8 <= count {
+            let raw = UnsafeMutableRawPointer(base + i)
+            let y = f(raw.loadUnaligned(as: Lanes.self))
+            raw.storeBytes(of: y, as: Lanes.self)
+            lanes += y
+            i += 8
+        }
+        var result = lanes.sum()
+        while i < count {
+            var tail = Lanes()
+            tail[0] = base[i]
+            base[i] = f(tail)[0]
             result += base[i]
             i += 1
         }

@@ -6,8 +6,7 @@ func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, cols: Int, stride:
     for row in 0..<rows {
         let values = UnsafeMutableBufferPointer(start: x + row * stride, count: cols)
         let maximum = FastMath.maximum(values)
-        FastMath.map(values) { FastMath.exp($0 - maximum) }
-        let inverse = 1 / FastMath.sum(values)
+        let inverse = 1 / FastMath.mapAndSum(values) { FastMath.exp($0 - maximum) }
         FastMath.map(values) { $0 * inverse }
     }
 }
