@@ -67,9 +67,11 @@ public struct Conv1d: Sendable {
             }
             x.data.withUnsafeBufferPointer { input in
                 let input = input.baseAddress!
-                if groups == 1 && padding == 0 {
+                if groups == 1 && padding == 0 && (stride >= kernelSize || stride * inChannels >= 64) {
                     // BLAS wants a row stride at least the row's length, so the taps go in runs of
                     // `stride`: (frames, taps * in), rows `stride * in` apart @ (out, taps * in)^T.
+                    // (With runs shorter than 64 values, as in the first layer's 5 samples, the
+                    // products would be too thin: one gather and one product is faster.)
                     var tap = 0
                     while tap < kernelSize {
                         let taps = min(stride, kernelSize - tap)
