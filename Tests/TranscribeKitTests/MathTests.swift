@@ -41,6 +41,8 @@ import Testing
         (6, 6, 3, 2, 0, 1),
         (8, 8, 4, 1, 2, 4),  // positional: grouped, padded, even kernel
         (6, 6, 5, 1, 2, 3),
+        (3, 5, 2, 3, 0, 1),  // stride beyond the kernel
+        (64, 48, 3, 2, 0, 1),  // big enough to be cut into pieces for two threads
     ])
     func convolutionMatchesItsDefinition(_ inChannels: Int, _ outChannels: Int, _ kernel: Int, _ stride: Int, _ padding: Int, _ groups: Int) {
         let frames = 2 * Conv1d.frameBlock + 37  // crosses block boundaries
@@ -60,6 +62,42 @@ import Testing
     @Test func convolutionOfTooFewFramesIsEmpty() {
         let conv = Conv1d(weight: Tensor(shape: [2, 1, 10], storage: FloatBuffer(Self.values(20, seed: 4))), bias: nil, stride: 5)
         #expect(conv(Matrix(zeros: 9, 1)).rows == 0)
+    }
+
+    /// Attention by its definition: for each head, softmax(q k^T / sqrt(d)) v, with query i seeing
+    /// keys up to `causalOffset + i` when causal.
+    static func naiveAttention(q: Matrix, k: Matrix, v: Matrix, heads: Int, causalOffset: Int?) -> Matrix {
+        let headDim = q.cols / heads
+        var context = Matrix(zeros: q.rows, q.cols)
+        for head in 0..<heads {
+            let columns = (head * headDim)..<((head + 1) * headDim)
+            for i in 0..<q.rows {
+                let visible = causalOffset.map { min(k.rows, $0 + i + 1) } ?? k.rows
+                let scores = (0..<visible).map { j in
+                    columns.reduce(Float(0)) { $0 + q[i, $1] * k[j, $1] } / Float(headDim).squareRoot()
+                }
+                let largest = scores.max() ?? 0
+                let weights = scores.map { Foundation.exp($0 - largest) }
+                let total = weights.reduce(0, +)
+                for c in columns {
+                    context[i, c] = (0..<visible).reduce(Float(0)) { $0 + weights[$1] / total * v[$1, c] }
+                }
+            }
+        }
+        return context
+    }
+
+    /// More queries than one block of 64, heads of 8, with and without a causal mask.
+    @Test(arguments: [(150, 130, nil), (150, 155, 5), (1, 40, 39), (3, 3, nil)] as [(Int, Int, Int?)])
+    func attentionMatchesItsDefinition(_ queries: Int, _ keys: Int, _ causalOffset: Int?) {
+        let (heads, width) = (3, 24)
+        let q = Matrix(rows: queries, cols: width, data: Self.values(queries * width, seed: 11))
+        let k = Matrix(rows: keys, cols: width, data: Self.values(keys * width, seed: 12))
+        let v = Matrix(rows: keys, cols: width, data: Self.values(keys * width, seed: 13))
+        let fast = multiHeadAttention(q: q, k: k, v: v, heads: heads, causalOffset: causalOffset)
+        let naive = Self.naiveAttention(q: q, k: k, v: v, heads: heads, causalOffset: causalOffset)
+        let difference = zip(fast.data, naive.data).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(difference < 1e-5)
     }
 
     @Test func linearMatchesItsDefinition() {
