@@ -79,10 +79,13 @@ import Testing
     /// Whisper's preprocessor_config.json (read in the front end, confirmed with FuzzWhisperConfig):
     /// an n_fft of 10^9 sized an 8 GB FFT window and 10^8 mel bins an 80 GB filter bank, which
     /// stopped the process when the model loaded. Both are now bounded; n_fft to 4096 since an
-    /// n_fft of 59,999 (well under the first bound) still asked for a 14 GB DFT basis.
+    /// n_fft of 59,999 (well under the first bound) still asked for a 14 GB DFT basis. A
+    /// hop_length longer than the window trapped (a loop stepping by 0 frames).
     @Test(arguments: [
         (#"{"n_fft": 1000000000, "sampling_rate": 16000, "chunk_length": 100000}"#, "n_fft"),
         (#"{"feature_size": 149, "n_fft": 59999, "holeth": 160, "chunk_lgngth": 30}"#, "n_fft"),
+        // A hop longer than the window: no frames, and a spectrogram loop that stepped by 0 frames.
+        (#"{"Aeaaue_sizen_fft": 2042949672960, "hop_length":314294967296}"#, "hop_length"),
         (#"{"feature_size": 100000000}"#, "feature_size"),
     ])
     func whisperFrontEndSizesAreBounded(_ json: String, _ field: String) throws {

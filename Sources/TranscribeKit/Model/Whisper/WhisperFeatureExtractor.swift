@@ -82,6 +82,11 @@ public struct WhisperFeatureExtractor: Sendable {
                 path: path, field: "chunk_length",
                 reason: "\(chunkLength) s at \(samplingRate) Hz must hold more than n_fft / 2 and at most 2^31 - 1 samples")
         }
+        guard hopLength <= samples else {
+            throw ModelError.invalidConfig(
+                path: path, field: "hop_length",
+                reason: "\(hopLength) is longer than the \(chunkLength) s window (\(samples) samples): it would have no frames")
+        }
         if let padding = raw.padding_value, padding != 0 {
             throw ModelError.unsupportedConfig(path: path, field: "padding_value", reason: "\(padding); Whisper pads with 0")
         }
@@ -114,7 +119,7 @@ public struct WhisperFeatureExtractor: Sendable {
         let frames = spectrogram.frameCount(samples.count) - 1
         var logMel = Matrix(zeros: frames, featureSize)
         var maximum = -Float.infinity
-        let blockFrames = min(nbMaxFrames, max(1, (1 << 22) / nFFT))
+        let blockFrames = max(1, min(nbMaxFrames, (1 << 22) / nFFT))
         for first in stride(from: 0, to: frames, by: blockFrames) {
             let block = first..<min(frames, first + blockFrames)
             // (block, 1 + nFFT / 2) -> (block, featureSize)
