@@ -4,8 +4,9 @@
 /// `(out, kernel, in / groups)`, so that the receptive field of one output frame within a group
 /// is `kernel` contiguous runs of input channels. Without groups or padding, that field is one
 /// contiguous run of the input, so the input itself, read with a row stride of `stride * in`, is
-/// the im2col matrix, and no copy is made: one sgemm for each run of `stride` taps. Otherwise output frames are computed in blocks: gather
-/// the blocks' receptive fields (im2col) and multiply by the weight with one sgemm per group.
+/// the im2col matrix, and no copy is made: one sgemm for each run of `stride` taps. Otherwise
+/// output frames are computed in blocks: gather the blocks' receptive fields (im2col) and
+/// multiply by the weight with one sgemm per group.
 public struct Conv1d: Sendable {
     public let inChannels: Int
     public let outChannels: Int
