@@ -44,14 +44,10 @@ import Testing
     func mp3ThroughAPipeIsOpenedFromMemory(_ name: String) throws {
         let bytes = try Data(contentsOf: Fixtures.root.appendingPathComponent(name))
         try #require(bytes.count <= 1 << 16)  // fits the pipe: written before it is read
-        var ends: [Int32] = [-1, -1]
-        try #require(pipe(&ends) == 0)
-        defer { close(ends[0]) }
-        let handle = FileHandle(fileDescriptor: ends[1], closeOnDealloc: true)
-        try handle.write(contentsOf: bytes)
-        try handle.close()
-        #expect(PipePeek.classify(ends[0]) == .needsMemory)
-        if let file = try? AudioFile(descriptor: ends[0], name: "-"), let stream = try? AudioStream(file: file, sampleRate: 16_000) {
+        let readEnd = try pipeHolding(bytes)
+        defer { close(readEnd) }
+        #expect(PipePeek.classify(readEnd) == .needsMemory)
+        if let file = try? AudioFile(descriptor: readEnd, name: "-"), let stream = try? AudioStream(file: file, sampleRate: 16_000) {
             while let block = try? stream.next(), !block.isEmpty {}
         }
     }

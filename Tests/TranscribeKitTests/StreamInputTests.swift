@@ -148,15 +148,11 @@ import Testing
     /// What `PipePeek` makes of a pipe holding `bytes` (at most 64 KiB) from a writer now gone;
     /// the bytes are all still there afterwards.
     func classify(_ bytes: Data) throws -> PipePeek.Kind {
-        var ends: [Int32] = [-1, -1]
-        try #require(pipe(&ends) == 0)
-        defer { close(ends[0]) }
-        let handle = FileHandle(fileDescriptor: ends[1], closeOnDealloc: true)
-        try handle.write(contentsOf: bytes)
-        try handle.close()
-        let kind = PipePeek.classify(ends[0])
+        let readEnd = try pipeHolding(bytes)
+        defer { close(readEnd) }
+        let kind = PipePeek.classify(readEnd)
         var left = [UInt8](repeating: 0, count: bytes.count + 1)
-        #expect(left.withUnsafeMutableBytes { read(ends[0], $0.baseAddress, $0.count) } == bytes.count)
+        #expect(left.withUnsafeMutableBytes { read(readEnd, $0.baseAddress, $0.count) } == bytes.count)
         return kind
     }
 }

@@ -38,6 +38,17 @@ enum Fixtures {
 
 /// A fresh directory under the system's temporary directory, removed when `body` returns.
 @discardableResult
+/// The read end of a pipe that holds `bytes` (at most 64 KiB, the pipe's buffer) from a writer
+/// already gone; the caller closes it.
+func pipeHolding(_ bytes: Data) throws -> Int32 {
+    var ends: [Int32] = [-1, -1]
+    try #require(pipe(&ends) == 0)
+    let handle = FileHandle(fileDescriptor: ends[1], closeOnDealloc: true)
+    try handle.write(contentsOf: bytes)
+    try handle.close()
+    return ends[0]
+}
+
 func withTemporaryDirectory<T>(_ body: (URL) throws -> T) throws -> T {
     let directory = FileManager.default.temporaryDirectory
         .appendingPathComponent("transcribe-tests-\(UUID().uuidString)")
