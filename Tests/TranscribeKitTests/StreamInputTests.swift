@@ -28,12 +28,8 @@ import Testing
     /// The transcript is the one of the same samples in memory, and a header that could not know
     /// the length is no sign of truncation.
     @Test func aSlowWAVThroughAPipeIsDecodedAsItArrives() throws {
-        var ends: [Int32] = [-1, -1]
-        try #require(pipe(&ends) == 0)
-        let (readEnd, writeEnd) = (ends[0], ends[1])
         let bytes = Self.endlessHeaderWAV
-        let writer = Thread {
-            let handle = FileHandle(fileDescriptor: writeEnd, closeOnDealloc: true)
+        let writeSlowly: @Sendable (FileHandle) -> Void = { handle in
             var offset = 0
             while offset < bytes.count {
                 let end = min(bytes.count, offset == 0 ? 44 : offset + 32_000)
@@ -41,25 +37,18 @@ import Testing
                 offset = end
                 usleep(20_000)
             }
-            try? handle.close()
         }
-        writer.start()
-        defer {
-            // Whatever happened, let the writer finish before the read end goes.
-            var sink = [UInt8](repeating: 0, count: 1 << 16)
-            while sink.withUnsafeMutableBytes({ read(readEnd, $0.baseAddress, $0.count) }) > 0 {}
-            close(readEnd)
+        try withPipe(writtenBy: writeSlowly) { readEnd in
+            let transcriber = try Transcriber(directory: Fixtures.model(Self.modelName))
+            let file = try AudioFile(descriptor: readEnd, name: "-", memoryLimit: 1 << 20)
+            let stream = try AudioStream(file: file, sampleRate: 16_000)
+            let streamed = try transcriber.transcribe(stream: stream, keepingLogProbs: false)
+            let expected = transcriber.transcribe(samples: Self.seventySeconds.map { Float($0) / 32768 })
+            #expect(file.formatDescription.hasPrefix("WAV"))
+            #expect(streamed.duration == 70)
+            #expect(streamed.tokens == expected.tokens && streamed.text == expected.text)
+            #expect(stream.truncationWarning == nil)
         }
-
-        let transcriber = try Transcriber(directory: Fixtures.model(Self.modelName))
-        let file = try AudioFile(descriptor: readEnd, name: "-", memoryLimit: 1 << 20)
-        let stream = try AudioStream(file: file, sampleRate: 16_000)
-        let streamed = try transcriber.transcribe(stream: stream, keepingLogProbs: false)
-        let expected = transcriber.transcribe(samples: Self.seventySeconds.map { Float($0) / 32768 })
-        #expect(file.formatDescription.hasPrefix("WAV"))
-        #expect(streamed.duration == 70)
-        #expect(streamed.tokens == expected.tokens && streamed.text == expected.text)
-        #expect(stream.truncationWarning == nil)
     }
 
     /// The same through the command line: a header, a pause, then the samples.
@@ -111,24 +100,12 @@ import Testing
         #expect(fromPipe.status == 0)
         #expect(fromPipe.stdout == (try Run(["--model", Self.model, flac])).stdout)
 
-        var ends: [Int32] = [-1, -1]
-        try #require(pipe(&ends) == 0)
-        let (readEnd, writeEnd) = (ends[0], ends[1])
         let bytes = try Data(contentsOf: URL(fileURLWithPath: flac))
-        let writer = Thread {
-            let handle = FileHandle(fileDescriptor: writeEnd, closeOnDealloc: true)
-            try? handle.write(contentsOf: bytes)
-            try? handle.close()
-        }
-        writer.start()
-        defer {
-            var sink = [UInt8](repeating: 0, count: 1 << 16)
-            while sink.withUnsafeMutableBytes({ read(readEnd, $0.baseAddress, $0.count) }) > 0 {}
-            close(readEnd)
-        }
-        #expect(throws: AudioError.readFailed(path: "-", reason: "more than 8 KiB arrived; this format is read into memory "
-            + "before decoding when it does not come from a file (it needs to seek): give it as a file")) {
-            _ = try AudioFile(descriptor: readEnd, name: "-", memoryLimit: 8 << 10)
+        try withPipe(writtenBy: { try? $0.write(contentsOf: bytes) }) { readEnd in
+            #expect(throws: AudioError.readFailed(path: "-", reason: "more than 8 KiB arrived; this format is read into memory "
+                + "before decoding when it does not come from a file (it needs to seek): give it as a file")) {
+                _ = try AudioFile(descriptor: readEnd, name: "-", memoryLimit: 8 << 10)
+            }
         }
     }
 

@@ -49,6 +49,28 @@ func pipeHolding(_ bytes: Data) throws -> Int32 {
     return ends[0]
 }
 
+/// Runs `body` with the read end of a pipe that `write` fills from a thread of its own (the
+/// handle is closed after it returns). Whatever `body` did, the pipe is drained so that the
+/// writer finishes before the read end is closed.
+@discardableResult
+func withPipe<T>(writtenBy write: @escaping @Sendable (FileHandle) -> Void, _ body: (Int32) throws -> T) throws -> T {
+    var ends: [Int32] = [-1, -1]
+    try #require(pipe(&ends) == 0)
+    let (readEnd, writeEnd) = (ends[0], ends[1])
+    let writer = Thread {
+        let handle = FileHandle(fileDescriptor: writeEnd, closeOnDealloc: true)
+        write(handle)
+        try? handle.close()
+    }
+    writer.start()
+    defer {
+        var sink = [UInt8](repeating: 0, count: 1 << 16)
+        while sink.withUnsafeMutableBytes({ read(readEnd, $0.baseAddress, $0.count) }) > 0 {}
+        close(readEnd)
+    }
+    return try body(readEnd)
+}
+
 func withTemporaryDirectory<T>(_ body: (URL) throws -> T) throws -> T {
     let directory = FileManager.default.temporaryDirectory
         .appendingPathComponent("transcribe-tests-\(UUID().uuidString)")

@@ -102,7 +102,7 @@ struct WhisperCommandTests {
     /// Without the silence gate, tiny.en hears "You" in 3 s of zeros, as faster-whisper does with
     /// its defaults: the gate is what keeps silence silent.
     @Test func theReferenceDecoderHearsYouInZeros() throws {
-        let directory = try ModelDirectory(path: Self.model)
+        let directory = ModelDirectory(path: Self.model)
         var options = WhisperDecodingOptions()
         let zeros = [Float](repeating: 0, count: 48_000)
         #expect(try WhisperTranscriber(directory: directory, options: options).transcribe(samples: zeros).segments.isEmpty)
