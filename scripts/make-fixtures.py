@@ -29,8 +29,6 @@ import importlib.metadata
 import json
 import re
 import shutil
-import subprocess
-import sys
 import tempfile
 import wave
 from dataclasses import dataclass, field
@@ -47,6 +45,7 @@ from transformers import (
     Wav2Vec2Processor,
 )
 
+from fixture_tools import check_pins, run
 from wav2vec2_processor import SAMPLE_RATE, VOCAB, make_processor
 from transformers.utils import logging as transformers_logging
 
@@ -205,8 +204,6 @@ def make_speech(speech_dir: Path, processor: Wav2Vec2Processor) -> dict[str, np.
 
 # ---------------------------------------------------------------------------------------------
 # Models
-
-
 
 
 def normal_(tensor: torch.Tensor, std: float, gen: torch.Generator, mean: float = 0.0) -> None:
@@ -431,29 +428,6 @@ def make_model(variant: Variant, processor, inputs, models_dir: Path) -> list[di
 
 
 # ---------------------------------------------------------------------------------------------
-
-
-def run(cmd: list[str]) -> None:
-    try:
-        subprocess.run(cmd, check=True, capture_output=True, text=True)
-    except FileNotFoundError:
-        raise SystemExit(f"{cmd[0]} not found; install it (apt-get install espeak-ng sox)")
-    except subprocess.CalledProcessError as error:
-        raise SystemExit(f"{' '.join(cmd)} failed:\n{error.stderr}")
-
-
-def check_pins() -> None:
-    pins = {}
-    for line in (REPO_ROOT / "scripts" / "requirements-fixtures.txt").read_text().splitlines():
-        line = line.split("#")[0].strip()
-        if "==" in line:
-            name, version = line.split("==")
-            pins[name.strip()] = version.strip()
-    for name, version in pins.items():
-        installed = importlib.metadata.version(name)
-        if installed != version:
-            print(f"warning: {name} {installed} installed, fixtures were made with {version}; "
-                  "outputs may differ", file=sys.stderr)  # fmt: skip
 
 
 def print_table(rows: list[dict], width: int = 44) -> None:

@@ -35,7 +35,6 @@ import importlib.metadata
 import json
 import shutil
 import subprocess
-import sys
 import tempfile
 import wave
 import zlib
@@ -62,6 +61,7 @@ from transformers.models.whisper.tokenization_whisper import LANGUAGES
 from transformers.utils import logging as transformers_logging
 
 import whisper_decoding_rules as rules
+from fixture_tools import check_pins, pins, run
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_RATE = 16_000
@@ -855,33 +855,14 @@ def make_model(variant: Variant, merges, samples: dict[str, np.ndarray], models_
     if "longform" in data:
         runs.append((LONGFORM_NAME, "longform", data["longform"]))
     rows = []
-    for clip, name, run in runs:
+    for clip, name, result in runs:
         rows.append(dict(model=variant.name, params=params, kib=size // 1024, seed=seed, clip=clip, run=name,
-                         prompt=len(run["prompt"]), windows=len(run["windows"]), generated=len(run["sequences"]),
-                         stop=run["stop"], text=run["text"]))  # fmt: skip
+                         prompt=len(result["prompt"]), windows=len(result["windows"]), generated=len(result["sequences"]),
+                         stop=result["stop"], text=result["text"]))  # fmt: skip
     return rows
 
 
 # ---------------------------------------------------------------------------------------------
-
-
-def run(cmd: list[str]) -> None:
-    try:
-        subprocess.run(cmd, check=True, capture_output=True, text=True)
-    except FileNotFoundError:
-        raise SystemExit(f"{cmd[0]} not found; install it (apt-get install espeak-ng sox)")
-    except subprocess.CalledProcessError as error:
-        raise SystemExit(f"{' '.join(cmd)} failed:\n{error.stderr}")
-
-
-def pins() -> dict[str, str]:
-    found = {}
-    for line in (REPO_ROOT / "scripts" / "requirements-fixtures.txt").read_text().splitlines():
-        line = line.split("#")[0].strip()
-        if "==" in line:
-            name, version = line.split("==")
-            found[name.strip()] = version.strip()
-    return found
 
 
 def versions() -> dict[str, str]:
@@ -898,14 +879,6 @@ def tool_versions() -> dict[str, str]:
             raise SystemExit(f"{tool} not found; install it (apt-get install espeak-ng sox)")
         found[tool] = next((w.lstrip("v") for w in text.split() if w.lstrip("v")[:1].isdigit()), text.strip())
     return found
-
-
-def check_pins() -> None:
-    for name, version in pins().items():
-        installed = importlib.metadata.version(name)
-        if installed != version:
-            print(f"warning: {name} {installed} installed, fixtures were made with {version}; "
-                  "outputs may differ", file=sys.stderr)  # fmt: skip
 
 
 def print_table(rows: list[dict], width: int = 40) -> None:
