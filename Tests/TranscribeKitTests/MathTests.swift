@@ -59,6 +59,28 @@ import Testing
         #expect(difference < 1e-4)
     }
 
+    /// The fused first layer against its three steps: the convolution, the per-channel map (a
+    /// GroupNorm with known statistics), the activation.
+    @Test(arguments: Activation.allCases)
+    func singleChannelConvolutionMatchesItsSteps(_ activation: Activation) {
+        let (outChannels, kernel, stride) = (13, 10, 5)  // a block of 8 channels and a tail of 5
+        let samples = Self.values(stride * 700 + 5, seed: 21)  // 700 frames: split over threads
+        let conv = Conv1d(
+            weight: Tensor(shape: [outChannels, 1, kernel], storage: FloatBuffer(Self.values(outChannels * kernel, seed: 22))),
+            bias: Tensor(shape: [outChannels], storage: FloatBuffer(Self.values(outChannels, seed: 23))), stride: stride)
+        let scale = Self.values(outChannels, seed: 24).map { $0 + 1.5 }
+        let shift = Self.values(outChannels, seed: 25)
+        var expected = conv(Matrix(rows: samples.count, cols: 1, data: samples))
+        for t in 0..<expected.rows {
+            for c in 0..<outChannels { expected[t, c] = expected[t, c] * scale[c] + shift[c] }
+        }
+        activation.apply(&expected)
+        let fused = samples.withUnsafeBufferPointer { conv.singleChannel($0, scale: scale, shift: shift, activation: activation) }
+        #expect(fused.rows == 700 && fused.cols == outChannels && expected.rows == 700)
+        let difference = zip(fused.data, expected.data).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? .infinity
+        #expect(difference < 1e-5)
+    }
+
     @Test func convolutionOfTooFewFramesIsEmpty() {
         let conv = Conv1d(weight: Tensor(shape: [2, 1, 10], storage: FloatBuffer(Self.values(20, seed: 4))), bias: nil, stride: 5)
         #expect(conv(Matrix(zeros: 9, 1)).rows == 0)

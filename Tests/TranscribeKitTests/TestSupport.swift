@@ -71,6 +71,7 @@ func withPipe<T>(writtenBy write: @escaping @Sendable (FileHandle) -> Void, _ bo
     return try body(readEnd)
 }
 
+@discardableResult
 func withTemporaryDirectory<T>(_ body: (URL) throws -> T) throws -> T {
     let directory = FileManager.default.temporaryDirectory
         .appendingPathComponent("transcribe-tests-\(UUID().uuidString)")

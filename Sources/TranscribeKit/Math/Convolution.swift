@@ -120,3 +120,73 @@ public struct Conv1d: Sendable {
         return y
     }
 }
+
+extension Conv1d {
+    /// `act(scale[c] * conv(x)[t, c] + shift[c])` for a convolution of one input channel without
+    /// padding (the feature encoder's first layer, samples in), in one pass that writes each
+    /// output once: the per-channel affine map (a GroupNorm with known statistics) is folded into
+    /// the weights and bias, and 8 channels of a frame are `kernel` fused multiply-adds.
+    /// `(samples,)` -> `(frames, out)`; the same values as `conv`, the affine map and
+    /// `activation.apply` in turn, up to rounding.
+    func singleChannel(_ samples: UnsafeBufferPointer<Float>, scale: [Float], shift: [Float], activation: Activation) -> Matrix {
+        precondition(inChannels == 1 && groups == 1 && padding == 0, "singleChannel: one input channel, no groups or padding")
+        precondition(scale.count == outChannels && shift.count == outChannels, "singleChannel: scale and shift per output channel")
+        let frames = outputLength(samples.count)
+        var y = Matrix(zeros: frames, outChannels)
+        guard frames > 0, let input = samples.baseAddress else { return y }
+        let lanes = Lanes.scalarCount
+        let blocks = (outChannels + lanes - 1) / lanes
+        // Folded weight (kernel, blocks of 8 channels) and bias (blocks); padding channels are 0.
+        var foldedWeight = [Lanes](repeating: .zero, count: kernelSize * blocks)
+        var foldedBias = [Lanes](repeating: .zero, count: blocks)
+        for c in 0..<outChannels {
+            for k in 0..<kernelSize {
+                foldedWeight[k * blocks + c / lanes][c % lanes] = scale[c] * weight.baseAddress[c * kernelSize + k]
+            }
+            foldedBias[c / lanes][c % lanes] = scale[c] * (bias?.pointer[c] ?? 0) + shift[c]
+        }
+        foldedWeight.withUnsafeBufferPointer { w in
+            foldedBias.withUnsafeBufferPointer { b in
+                y.data.withUnsafeMutableBufferPointer { out in
+                    let (w, b, out) = (w.baseAddress!, b.baseAddress!, out.baseAddress!)
+                    // One loop per activation, as in `Activation.apply`.
+                    switch activation {
+                    case .gelu: singleChannel(input, w, b, out, frames) { Activation.gelu($0) }
+                    case .geluNew, .geluPytorchTanh, .geluFast: singleChannel(input, w, b, out, frames) { Activation.geluNew($0) }
+                    case .relu: singleChannel(input, w, b, out, frames) { Activation.relu($0) }
+                    case .quickGelu, .silu, .swish, .tanh, .sigmoid: singleChannel(input, w, b, out, frames) { activation($0) }
+                    }
+                }
+            }
+        }
+        return y
+    }
+
+    /// The loop of `singleChannel` with the activation `f` inlined.
+    @inline(__always)
+    private func singleChannel(
+        _ input: UnsafePointer<Float>, _ w: UnsafePointer<Lanes>, _ b: UnsafePointer<Lanes>,
+        _ out: UnsafeMutablePointer<Float>, _ frames: Int, _ f: (Lanes) -> Lanes
+    ) {
+        let lanes = Lanes.scalarCount
+        let blocks = (outChannels + lanes - 1) / lanes
+        let (kernelSize, stride, outChannels) = (kernelSize, stride, outChannels)
+        Parallel.forEach(frames, grain: 256) { range in
+            for t in range {
+                let window = input + t * stride
+                let row = out + t * outChannels
+                for block in 0..<blocks {
+                    var sum = b[block]
+                    for k in 0..<kernelSize { sum = sum.addingProduct(w[k * blocks + block], window[k]) }
+                    let value = f(sum)
+                    let channel = block * lanes
+                    if channel + lanes <= outChannels {
+                        UnsafeMutableRawPointer(row + channel).storeBytes(of: value, as: Lanes.self)
+                    } else {
+                        for c in channel..<outChannels { row[c] = value[c - channel] }
+                    }
+                }
+            }
+        }
+    }
+}

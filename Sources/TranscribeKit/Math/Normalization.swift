@@ -56,6 +56,18 @@ public struct ChannelStatistics: Sendable, Equatable {
         self.mean = mean
         self.variance = variance
     }
+
+    /// The GroupNorm with these statistics as one map per channel, `x * scale + shift`.
+    func affine(weight: Tensor, bias: Tensor, eps: Float) -> (scale: [Float], shift: [Float]) {
+        var scale = [Float](repeating: 0, count: mean.count)
+        var shift = [Float](repeating: 0, count: mean.count)
+        for c in 0..<mean.count {
+            let inverseStd = 1 / (variance[c] + Double(eps)).squareRoot()
+            scale[c] = Float(inverseStd) * weight.pointer[c]
+            shift[c] = bias.pointer[c] - Float(mean[c]) * scale[c]
+        }
+        return (scale, shift)
+    }
 }
 
 /// `nn.GroupNorm` with one group per channel, as the first convolution of the "group" feature
@@ -64,14 +76,7 @@ public struct ChannelStatistics: Sendable, Equatable {
 public func channelNorm(_ x: inout Matrix, weight: Tensor, bias: Tensor, eps: Float, statistics: ChannelStatistics? = nil) {
     let cols = x.cols
     precondition(weight.count == cols && bias.count == cols, "channelNorm: weight must match the channels")
-    let statistics = statistics ?? ChannelStatistics(of: x)
-    var scale = [Float](repeating: 0, count: cols)
-    var shift = [Float](repeating: 0, count: cols)
-    for c in 0..<cols {
-        let inverseStd = 1 / (statistics.variance[c] + Double(eps)).squareRoot()
-        scale[c] = Float(inverseStd) * weight.pointer[c]
-        shift[c] = bias.pointer[c] - Float(statistics.mean[c]) * scale[c]
-    }
+    let (scale, shift) = (statistics ?? ChannelStatistics(of: x)).affine(weight: weight, bias: bias, eps: eps)
     x.data.withUnsafeMutableBufferPointer { data in
         Parallel.forEach(x.rows, grain: 256) { rows in
             for row in rows {

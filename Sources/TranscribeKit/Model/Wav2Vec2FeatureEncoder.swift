@@ -28,6 +28,23 @@ struct Wav2Vec2FeatureEncoder: Sendable {
             activation.apply(&h)
             return h
         }
+
+        /// The same for raw samples (one input channel) as one fused pass, `Conv1d.singleChannel`,
+        /// where the norm is a per-channel map; nil for a LayerNorm, which needs the whole frame.
+        func fused(_ samples: UnsafeBufferPointer<Float>, statistics: ChannelStatistics?) -> Matrix? {
+            guard conv.inChannels == 1, conv.groups == 1, conv.padding == 0 else { return nil }
+            switch layerNorm {
+            case .none:
+                let (ones, zeros) = ([Float](repeating: 1, count: conv.outChannels), [Float](repeating: 0, count: conv.outChannels))
+                return conv.singleChannel(samples, scale: ones, shift: zeros, activation: activation)
+            case .group(let weight, let bias):
+                guard let statistics else { return nil }
+                let (scale, shift) = statistics.affine(weight: weight, bias: bias, eps: torchNormEps)
+                return conv.singleChannel(samples, scale: scale, shift: shift, activation: activation)
+            case .layer:
+                return nil
+            }
+        }
     }
 
     let convLayers: [ConvLayer]
@@ -36,8 +53,9 @@ struct Wav2Vec2FeatureEncoder: Sendable {
     let receptiveField: Int
 
     /// Output frames computed at a time: bounds the largest intermediate (the first layer's output,
-    /// 64 x 512 values per output frame for base) to ~50 MB.
-    static let chunkFrames = 384
+    /// 64 x 512 values per output frame for base) to ~17 MB, which can stay in a 32 MB L3 cache
+    /// while the second layer reads it.
+    static let chunkFrames = 128
 
     init(_ weights: WeightStore, _ prefix: String, config: Wav2Vec2Config) throws {
         var inChannels = 1
@@ -81,8 +99,9 @@ struct Wav2Vec2FeatureEncoder: Sendable {
         for first in Swift.stride(from: 0, to: frames, by: Self.chunkFrames) {
             let last = min(first + Self.chunkFrames, frames)
             let input = samples[(first * samplesPerFrame)..<((last - 1) * samplesPerFrame + receptiveField)]
-            var h = Matrix(rows: input.count, cols: 1, data: Array(input))
-            for (index, layer) in convLayers.enumerated() { h = layer(h, statistics: index == 0 ? statistics : nil) }
+            var h = input.withUnsafeBufferPointer { convLayers[0].fused($0, statistics: statistics) }
+                ?? convLayers[0](Matrix(rows: input.count, cols: 1, data: Array(input)), statistics: statistics)
+            for layer in convLayers.dropFirst() { h = layer(h) }
             features.data.replaceSubrange((first * features.cols)..<(last * features.cols), with: h.data)
         }
         return features
