@@ -59,10 +59,26 @@ public enum Activation: String, Sendable, CaseIterable {
     /// One loop per activation, so that the choice is made once, not for every 8 values.
     private func apply(_ values: UnsafeMutableBufferPointer<Float>) {
         switch self {
-        case .gelu: FastMath.map(values) { Self.gelu($0) }
-        case .geluNew, .geluPytorchTanh, .geluFast: FastMath.map(values) { Self.geluNew($0) }
-        case .relu: FastMath.map(values) { Self.relu($0) }
-        case .quickGelu, .silu, .swish, .tanh, .sigmoid: FastMath.map(values) { self($0) }
+        case .gelu: FastMath.map(values, GELU())
+        case .geluNew, .geluPytorchTanh, .geluFast: FastMath.map(values, GELUTanh())
+        case .relu: FastMath.map(values, ReLU())
+        case .quickGelu, .silu, .swish, .tanh, .sigmoid: FastMath.map(values, self)
         }
     }
+
+    /// The common activations as functions of their own type, for loops specialised to one of them.
+    struct GELU: LaneFunction {
+        @inline(__always) func callAsFunction(_ x: Lanes) -> Lanes { Activation.gelu(x) }
+    }
+
+    struct GELUTanh: LaneFunction {
+        @inline(__always) func callAsFunction(_ x: Lanes) -> Lanes { Activation.geluNew(x) }
+    }
+
+    struct ReLU: LaneFunction {
+        @inline(__always) func callAsFunction(_ x: Lanes) -> Lanes { Activation.relu(x) }
+    }
 }
+
+/// The rarer activations choose their formula for every 8 values.
+extension Activation: LaneFunction {}

@@ -151,10 +151,10 @@ extension Conv1d {
                     let (w, b, out) = (w.baseAddress!, b.baseAddress!, out.baseAddress!)
                     // One loop per activation, as in `Activation.apply`.
                     switch activation {
-                    case .gelu: singleChannel(input, w, b, out, frames) { Activation.gelu($0) }
-                    case .geluNew, .geluPytorchTanh, .geluFast: singleChannel(input, w, b, out, frames) { Activation.geluNew($0) }
-                    case .relu: singleChannel(input, w, b, out, frames) { Activation.relu($0) }
-                    case .quickGelu, .silu, .swish, .tanh, .sigmoid: singleChannel(input, w, b, out, frames) { activation($0) }
+                    case .gelu: singleChannel(input, w, b, out, frames, Activation.GELU())
+                    case .geluNew, .geluPytorchTanh, .geluFast: singleChannel(input, w, b, out, frames, Activation.GELUTanh())
+                    case .relu: singleChannel(input, w, b, out, frames, Activation.ReLU())
+                    case .quickGelu, .silu, .swish, .tanh, .sigmoid: singleChannel(input, w, b, out, frames, activation)
                     }
                 }
             }
@@ -162,11 +162,11 @@ extension Conv1d {
         return y
     }
 
-    /// The loop of `singleChannel` with the activation `f` inlined.
+    /// The loop of `singleChannel`, specialised for the activation `f`.
     @inline(__always)
-    private func singleChannel(
+    private func singleChannel<F: LaneFunction>(
         _ input: UnsafePointer<Float>, _ w: UnsafePointer<Lanes>, _ b: UnsafePointer<Lanes>,
-        _ out: UnsafeMutablePointer<Float>, _ frames: Int, _ f: (Lanes) -> Lanes
+        _ out: UnsafeMutablePointer<Float>, _ frames: Int, _ f: F
     ) {
         let lanes = Lanes.scalarCount
         let blocks = (outChannels + lanes - 1) / lanes

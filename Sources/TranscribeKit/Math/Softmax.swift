@@ -6,9 +6,21 @@ func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, cols: Int, stride:
     for row in 0..<rows {
         let values = UnsafeMutableBufferPointer(start: x + row * stride, count: cols)
         let maximum = FastMath.maximum(values)
-        let inverse = 1 / FastMath.mapAndSum(values) { FastMath.exp($0 - maximum) }
-        FastMath.map(values) { $0 * inverse }
+        let inverse = 1 / FastMath.mapAndSum(values, ShiftedExp(shift: Lanes(repeating: maximum)))
+        FastMath.map(values, Scale(factor: Lanes(repeating: inverse)))
     }
+}
+
+/// `exp(x - shift)`.
+private struct ShiftedExp: LaneFunction {
+    let shift: Lanes
+    @inline(__always) func callAsFunction(_ x: Lanes) -> Lanes { FastMath.exp(x - shift) }
+}
+
+/// `x * factor`.
+private struct Scale: LaneFunction {
+    let factor: Lanes
+    @inline(__always) func callAsFunction(_ x: Lanes) -> Lanes { x * factor }
 }
 
 /// `log_softmax` over each row: the CTC emissions from the head's logits.
