@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Where onnxruntime spends a forward pass of the benchmark model: time per operator type and per
+convolution, from onnxruntime's own profiler, as a markdown table.
+
+    python3 scripts/profile-onnxruntime.py [--model DIR] [--audio WAV] [--threads 2] [--runs 3]
+
+Defaults: the benchmark's checkpoint and 20 s input (run scripts/benchmark.py --quick once to make
+them). The session is set up as scripts/benchmark.py sets it up (intra-op threads, sequential
+execution, all graph optimisations); one untimed run first, then --runs profiled ones, averaged.
+Compare with `perf record` on transcribe (README, Performance) to see which parts of the model each
+engine does faster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import sys
+import tempfile
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def read_wav(path: Path) -> np.ndarray:
+    """16-bit mono PCM as float in [-1, 1), normalised as Wav2Vec2FeatureExtractor does."""
+    with wave.open(str(path)) as w:
+        if w.getsampwidth() != 2 or w.getnchannels() != 1:
+            sys.exit(f"profile-onnxruntime: {path}: expected 16-bit mono PCM")
+        x = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(np.float32) / 32768
+    return ((x - x.mean()) / np.sqrt(x.var() + 1e-7)).astype(np.float32)[None]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=REPO / "Models" / "bench-wav2vec2-base-960h-random")
+    parser.add_argument("--audio", type=Path, default=REPO / "bench-out" / "audio" / "speech-20s.wav")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    for path in (args.model / "model.onnx", args.audio):
+        if not path.exists():
+            sys.exit(f"profile-onnxruntime: {path}: not found (python3 scripts/benchmark.py --quick makes it)")
+
+    import onnxruntime as ort
+
+    values = read_wav(args.audio)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = args.threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    session = ort.InferenceSession(str(args.model / "model.onnx"), options, providers=["CPUExecutionProvider"])
+    session.run(["logits"], {"input_values": values})  # warm-up, before the profiler starts
+
+    with tempfile.TemporaryDirectory() as directory:
+        options.enable_profiling = True
+        options.profile_file_prefix = str(Path(directory) / "onnxruntime")
+        session = ort.InferenceSession(str(args.model / "model.onnx"), options, providers=["CPUExecutionProvider"])
+        session.run(["logits"], {"input_values": values})  # this session's warm-up, left out below
+        walls = []
+        for _ in range(args.runs):
+            started = time.perf_counter()
+            session.run(["logits"], {"input_values": values})
+            walls.append(time.perf_counter() - started)
+        events = json.loads(Path(session.end_profiling()).read_text())
+
+    # Node events of the timed runs only: those after the end of this session's first run.
+    runs = sorted((e["ts"], e["ts"] + e["dur"]) for e in events if e.get("cat") == "Session" and e.get("name") == "model_run")
+    if len(runs) != args.runs + 1:
+        sys.exit(f"profile-onnxruntime: expected {args.runs + 1} model_run events in the profile, found {len(runs)}")
+    warm_up_end = runs[0][1]
+    by_type: dict[str, float] = collections.defaultdict(float)
+    convolutions: dict[str, float] = collections.defaultdict(float)
+    for event in events:
+        if event.get("cat") != "Node" or not event.get("name", "").endswith("_kernel_time") or event["ts"] < warm_up_end:
+            continue
+        seconds = event["dur"] / 1e6 / args.runs
+        by_type[event["args"]["op_name"]] += seconds
+        if event["args"]["op_name"] == "Conv":
+            convolutions[event["name"].removesuffix("_kernel_time")] += seconds
+
+    seconds = args.audio.stat().st_size / 2 / 16000
+    print(f"# onnxruntime {ort.__version__}, {args.threads} threads, {args.audio.name} ({seconds:.0f} s)")
+    print()
+    print(f"Forward pass: median {sorted(walls)[len(walls) // 2]:.3f} s of {args.runs} "
+          f"({min(walls):.3f}–{max(walls):.3f}); kernel time per pass by operator:")  # fmt: skip
+    print()
+    print("| operator | s per pass | share |")
+    print("|---|--:|--:|")
+    total = sum(by_type.values())
+    for name, value in sorted(by_type.items(), key=lambda item: -item[1]):
+        if value >= 0.0005:
+            print(f"| {name} | {value:.3f} | {100 * value / total:.1f}% |")
+    print(f"| all | {total:.3f} | 100% |")
+    print()
+    print("Convolutions in graph order (the feature encoder's layers, then the positional conv):")
+    print()
+    print("| node | s per pass |")
+    print("|---|--:|")
+    for name, value in convolutions.items():
+        print(f"| {name} | {value:.3f} |")
+
+
+if __name__ == "__main__":
+    main()
