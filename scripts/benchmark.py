@@ -92,7 +92,7 @@ Table 2, GFLOP/s.  The model's floating-point operations for an input of S sampl
     measures with T threads in this same run, on the model's product shapes (M = 1000 or 3000 frames, N
     and K from 768 to 3072), each repeated for half a second: "sustained" is the highest median repeat
     over the shapes (what sgemm keeps up, run after run, on its best shape), "peak" the fastest single
-    repeat of any shape (an outlier on a shared virtual machine, typically 10-30% above the sustained).
+    repeat of any shape (an outlier on a shared virtual machine, typically 5-15% above the sustained).
 
 Table 3, cold start: a fresh process transcribing the 5 s file end to end, --cold-runs times, median:
     transcribe (same command as above) against `python3 scripts/bench_python_cold.py DIR FILE`, which

@@ -12,7 +12,7 @@
  * median repeat), then `config ...` (OpenBLAS build and the threads it really used), then
  * `best GFLOP/s` (the peak: the fastest repeat of the fastest shape) and last `sustained GFLOP/s`
  * (the highest median over shapes: what cblas_sgemm keeps up run after run on its best model
- * shape; on a shared virtual machine the fastest repeat is a lucky outlier, 15-30% above it).
+ * shape; on a shared virtual machine the fastest repeat is a lucky outlier, 5-15% above it).
  * A product of (M, K) @ (K, N) counts 2*M*N*K floating-point operations.  Each shape runs once
  * untimed, then repeats for SECONDS_PER_SHAPE (at least 5 times).  "NT" multiplies by a transposed
  * (N, K) weight, as a Linear layer stored (out, in) does; "NN" by a weight already laid out (K, N).
