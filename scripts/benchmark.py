@@ -629,6 +629,22 @@ def sgemm_ceiling(threads: int, seconds_per_shape: float, notes: list[str]) -> t
 # Engines
 
 
+def onnxruntime_session(model: Path, threads: int, profile_prefix: str | None = None):  # noqa: ANN201
+    """The benchmark's onnxruntime session on model.onnx: `threads` intra-op threads, one operator at
+    a time, every graph optimisation; with `profile_prefix`, onnxruntime's profiler on (that file name)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if profile_prefix is not None:
+        options.enable_profiling = True
+        options.profile_file_prefix = profile_prefix
+    return ort.InferenceSession(str(model / "model.onnx"), options, providers=["CPUExecutionProvider"])
+
+
 def time_transcribe(runner: Runner, binary: Path, model: Path, files: list[Path], threads: int, runs: int,
                     warmup: bool = False) -> Measurement:  # fmt: skip
     """`runs` fresh transcribe processes over `files`; each must print one line per file and exit 0."""
@@ -722,12 +738,7 @@ def worker(argv: list[str]) -> None:
         else:
             import onnxruntime as ort
 
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = args.threads
-            options.inter_op_num_threads = 1
-            options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            session = ort.InferenceSession(str(args.model / "model.onnx"), options, providers=["CPUExecutionProvider"])
+            session = onnxruntime_session(args.model, args.threads)
             report.update(onnxruntime=ort.__version__)
 
             def forward(values: np.ndarray) -> int:

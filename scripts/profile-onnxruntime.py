@@ -24,6 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchmark import onnxruntime_session  # noqa: E402  (the session the benchmark times)
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -50,18 +53,11 @@ def main() -> None:
     import onnxruntime as ort
 
     values = read_wav(args.audio)
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = args.threads
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    session = ort.InferenceSession(str(args.model / "model.onnx"), options, providers=["CPUExecutionProvider"])
+    session = onnxruntime_session(args.model, args.threads)
     session.run(["logits"], {"input_values": values})  # warm-up, before the profiler starts
 
     with tempfile.TemporaryDirectory() as directory:
-        options.enable_profiling = True
-        options.profile_file_prefix = str(Path(directory) / "onnxruntime")
-        session = ort.InferenceSession(str(args.model / "model.onnx"), options, providers=["CPUExecutionProvider"])
+        session = onnxruntime_session(args.model, args.threads, profile_prefix=str(Path(directory) / "onnxruntime"))
         session.run(["logits"], {"input_values": values})  # this session's warm-up, left out below
         walls = []
         for _ in range(args.runs):
