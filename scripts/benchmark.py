@@ -701,6 +701,15 @@ def read_wav_float(path: Path):
     return pcm.astype(np.float32) / 32768.0
 
 
+def model_input(path: Path):  # noqa: ANN201
+    """`(1, samples)` input_values of a 16-bit WAV, as Wav2Vec2FeatureExtractor(do_normalize=True) makes
+    them: zero mean, unit variance over the whole input."""
+    import numpy as np
+
+    x = read_wav_float(path)
+    return ((x - x.mean()) / np.sqrt(x.var() + 1e-7)).astype(np.float32)[None]
+
+
 def worker(argv: list[str]) -> None:
     """`benchmark.py _worker ENGINE MODEL AUDIO`: prints one JSON line {times, frames, ...} or {error}."""
     parser = argparse.ArgumentParser(prog="benchmark.py _worker")
@@ -715,9 +724,7 @@ def worker(argv: list[str]) -> None:
     try:
         import numpy as np
 
-        x = read_wav_float(args.audio)
-        # Wav2Vec2FeatureExtractor(do_normalize=True): zero mean, unit variance over the whole input.
-        x = ((x - x.mean()) / np.sqrt(x.var() + 1e-7)).astype(np.float32)[None]  # (1, samples)
+        x = model_input(args.audio)  # (1, samples)
         long = x.shape[1] > LONG_INPUT_SECONDS * SAMPLE_RATE
         warm = x[:, : WARMUP_SECONDS_LONG * SAMPLE_RATE] if long else x
         if args.engine == "torch":

@@ -19,24 +19,12 @@ import json
 import sys
 import tempfile
 import time
-import wave
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchmark import onnxruntime_session  # noqa: E402  (the session the benchmark times)
+from benchmark import model_input, onnxruntime_session  # noqa: E402  (what the benchmark times)
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def read_wav(path: Path) -> np.ndarray:
-    """16-bit mono PCM as float in [-1, 1), normalised as Wav2Vec2FeatureExtractor does."""
-    with wave.open(str(path)) as w:
-        if w.getsampwidth() != 2 or w.getnchannels() != 1:
-            sys.exit(f"profile-onnxruntime: {path}: expected 16-bit mono PCM")
-        x = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(np.float32) / 32768
-    return ((x - x.mean()) / np.sqrt(x.var() + 1e-7)).astype(np.float32)[None]
 
 
 def main() -> None:
@@ -52,7 +40,7 @@ def main() -> None:
 
     import onnxruntime as ort
 
-    values = read_wav(args.audio)
+    values = model_input(args.audio)
     session = onnxruntime_session(args.model, args.threads)
     session.run(["logits"], {"input_values": values})  # warm-up, before the profiler starts
 
