@@ -89,11 +89,22 @@ public final class Transcriber: Sendable {
         return (Matrix(rows: logits.count / model.config.vocabSize, cols: model.config.vocabSize, data: logits), samples)
     }
 
+    /// Windows of a long input computed at once, each on its share of the threads (see
+    /// `forEachWindow`): at most this many, so that their activations (about 40 MB each for
+    /// base-960h's 30 s windows) stay small beside the weights on machines with many cores.
+    public static let maximumWindowsAtOnce = 4
+
     /// The windows of `logits(_:)` one by one: `body` gets each window's kept `(frames, vocab)`
     /// logits in order. Returns how many samples there were.
+    ///
+    /// With more than one thread, up to `maximumWindowsAtOnce` windows are cut ahead and computed
+    /// at once, each with its share of the threads: one window per thread keeps the threads busy
+    /// with no handoff inside a window, where a window on every thread waits on its slowest at
+    /// each of a few hundred steps. Results do not depend on how many go at once.
     func forEachWindow(_ next: () throws -> [Float], _ body: (Matrix) throws -> Void) rethrows -> Int {
         let plan = windowPlan
         let vocab = model.config.vocabSize
+        let windowsAtOnce = min(Parallel.threads, Self.maximumWindowsAtOnce)
         var buffer: [Float] = []  // input samples from `bufferStart` on
         var bufferStart = 0
         var ended = false
@@ -105,22 +116,38 @@ public final class Transcriber: Sendable {
         }
 
         var chunkStart = 0
-        while true {
-            try read(upTo: plan.samplesNeeded(keptFrom: chunkStart))
-            guard let window = plan.window(
-                keptFrom: chunkStart, samplesAvailable: bufferStart + buffer.count, endOfInput: ended)
-            else { break }
-            let samples = Array(buffer[(window.samples.lowerBound - bufferStart)..<(window.samples.upperBound - bufferStart)])
-            let windowLogits = model(preprocessor.inputValues(samples))
-            let rows = (window.kept.lowerBound - window.firstFrame)..<(window.kept.upperBound - window.firstFrame)
-            try body(Matrix(rows: rows.count, cols: vocab,
-                            data: Array(windowLogits.data[(rows.lowerBound * vocab)..<(rows.upperBound * vocab)])))
-            if window.kept.isEmpty { break }
-            chunkStart = window.kept.upperBound
+        var finished = false
+        while !finished {
+            // Cut the next windows; each starts where the previous one's kept frames end.
+            var windows: [(window: WindowPlan.Window, samples: [Float])] = []
+            while windows.count < windowsAtOnce {
+                try read(upTo: plan.samplesNeeded(keptFrom: chunkStart))
+                guard let window = plan.window(
+                    keptFrom: chunkStart, samplesAvailable: bufferStart + buffer.count, endOfInput: ended)
+                else {
+                    finished = true
+                    break
+                }
+                let samples = (window.samples.lowerBound - bufferStart)..<(window.samples.upperBound - bufferStart)
+                windows.append((window, Array(buffer[samples])))
+                if window.kept.isEmpty {
+                    finished = true
+                    break
+                }
+                chunkStart = window.kept.upperBound
+            }
+            let outputs = Parallel.map(windows.count) { model(preprocessor.inputValues(windows[$0].samples)) }
+            for ((window, _), windowLogits) in zip(windows, outputs) {
+                let rows = (window.kept.lowerBound - window.firstFrame)..<(window.kept.upperBound - window.firstFrame)
+                try body(Matrix(rows: rows.count, cols: vocab,
+                                data: Array(windowLogits.data[(rows.lowerBound * vocab)..<(rows.upperBound * vocab)])))
+            }
             // Keep only what the next window starts from.
             let nextStart = max(0, chunkStart - plan.contextFrames) * model.config.samplesPerFrame
-            buffer.removeFirst(min(buffer.count, nextStart - bufferStart))
-            bufferStart = nextStart
+            if nextStart > bufferStart {
+                buffer.removeFirst(min(buffer.count, nextStart - bufferStart))
+                bufferStart = nextStart
+            }
         }
         return bufferStart + buffer.count
     }

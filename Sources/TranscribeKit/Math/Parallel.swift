@@ -8,15 +8,16 @@ public enum Parallel {
 
     /// Threads for products and elementwise work (default: all cores); set at start-up through
     /// `BLAS.setThreads`. Changing it while work runs is safe: a split already made stays, and
-    /// results do not depend on the count.
+    /// results do not depend on the count. On a thread of a split (`forEach`, `map`) it is that
+    /// thread's share instead: 1 inside `forEach`, so that a split never nests.
     public static var threads: Int {
-        get { threadCount.load(ordering: .relaxed) }
+        get { ThreadShare.current ?? threadCount.load(ordering: .relaxed) }
         set { threadCount.store(max(1, newValue), ordering: .relaxed) }
     }
 
     /// Calls `body` on disjoint ranges covering `0..<count`, in parallel when there is enough
-    /// work: at least `grain` items per range.
-    static func forEach(_ count: Int, grain: Int, _ body: (Range<Int>) -> Void) {
+    /// work: at least `grain` items per range, on up to `threads` threads.
+    static func forEach(_ count: Int, grain: Int, threads: Int = threads, _ body: (Range<Int>) -> Void) {
         let chunks = min(threads, max(1, count / max(grain, 1)))
         guard chunks > 1 else {
             body(0..<count)
@@ -24,11 +25,59 @@ public enum Parallel {
         }
         // The ranges are disjoint, so the callers' buffers are never written from two threads.
         withoutActuallyEscaping(body) { body in
-            let shared = UncheckedSendable(body)
-            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-                shared.value((count * chunk / chunks)..<(count * (chunk + 1) / chunks))
+            let piece = { (chunk: Int) in
+                ThreadShare.with(1) { body((count * chunk / chunks)..<(count * (chunk + 1) / chunks)) }
+            }
+            let shared = UncheckedSendable(piece)
+            DispatchQueue.concurrentPerform(iterations: chunks) { shared.value($0) }
+        }
+    }
+
+    /// `body(0), ..., body(count - 1)` at once, each on its own thread with an equal share of
+    /// `threads` for the work it splits in turn; in order on this thread when there is one thread
+    /// or one item. For independent jobs too small to keep every thread busy when split one by
+    /// one (the windows of a long input).
+    static func map<Result>(_ count: Int, threads total: Int = threads, _ body: (Int) -> Result) -> [Result] {
+        guard count > 1, total > 1 else { return (0..<count).map(body) }
+        var results = [Result?](repeating: nil, count: count)
+        results.withUnsafeMutableBufferPointer { buffer in
+            // Each index is written by its own iteration only.
+            let output = UncheckedSendable(buffer)
+            withoutActuallyEscaping(body) { body in
+                let shared = UncheckedSendable(body)
+                DispatchQueue.concurrentPerform(iterations: count) { index in
+                    // Shares differ by at most one thread, the larger ones first.
+                    let share = max(1, total / count + (index < total % count ? 1 : 0))
+                    ThreadShare.with(share) { output.value[index] = shared.value(index) }
+                }
             }
         }
+        return results.map { $0! }
+    }
+}
+
+/// The share of `Parallel.threads` the current thread may use, where a split has set one:
+/// thread-local, so that the threads of one split do not see each other's.
+private enum ThreadShare {
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        let status = pthread_key_create(&key, nil)
+        precondition(status == 0, "pthread_key_create failed: \(status)")
+        return key
+    }()
+
+    static var current: Int? {
+        guard let value = pthread_getspecific(key) else { return nil }
+        return Int(bitPattern: value)
+    }
+
+    /// Runs `body` with the current thread's share set to `threads`, then restores the previous one
+    /// (a split's thread can be the caller's, or a pool thread that runs other work later).
+    static func with(_ threads: Int, _ body: () -> Void) {
+        let previous = pthread_getspecific(key)
+        pthread_setspecific(key, UnsafeRawPointer(bitPattern: threads))
+        defer { pthread_setspecific(key, previous) }
+        body()
     }
 }
 
