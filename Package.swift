@@ -51,9 +51,11 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // One inline function: the spin-wait hint for the worker pool's threads.
+        .target(name: "CSpinHint"),
         .target(
             name: "TranscribeKit",
-            dependencies: ["CSndFile", "CSampleRate", "COpenBLAS", "CZlib"],
+            dependencies: ["CSndFile", "CSampleRate", "COpenBLAS", "CZlib", "CSpinHint"],
             // The engine is optimised in debug builds too: unoptimised SIMD and buffer loops are
             // ~50x slower, which would make the parity tests take minutes.
             swiftSettings: [

@@ -28,6 +28,8 @@ public enum Parallel {
             let piece = { (chunk: Int) in
                 ThreadShare.with(1) { body((count * chunk / chunks)..<(count * (chunk + 1) / chunks)) }
             }
+            if WorkerPool.shared.run(pieces: chunks, piece) { return }
+            // Another split holds the pool's threads.
             let shared = UncheckedSendable(piece)
             DispatchQueue.concurrentPerform(iterations: chunks) { shared.value($0) }
         }
