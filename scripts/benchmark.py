@@ -101,7 +101,8 @@ Table 3, cold start: a fresh process transcribing the 5 s file end to end, --col
     Python one, whose files the torch rows have just read).
 
 Table 4, batch: --batch-files 2-4 s clips transcribed by ONE `transcribe` process (all files on one
-    command line) against one `transcribe` process per file, run one after the other; total wall time.
+    command line), by one process with `--jobs T --threads 1` (T files at once, one thread each), and
+    by one `transcribe` process per file, run one after the other; total wall time.
 
 The machine may be shared (other engineers' builds and tests) and is virtualised.  Before each
 measurement the script waits up to --wait-quiet seconds (default 20) for other processes to use under a
@@ -646,9 +647,9 @@ def onnxruntime_session(model: Path, threads: int, profile_prefix: str | None = 
 
 
 def time_transcribe(runner: Runner, binary: Path, model: Path, files: list[Path], threads: int, runs: int,
-                    warmup: bool = False) -> Measurement:  # fmt: skip
+                    warmup: bool = False, jobs: int = 1) -> Measurement:  # fmt: skip
     """`runs` fresh transcribe processes over `files`; each must print one line per file and exit 0."""
-    command = [str(binary), "--model", str(model), "--threads", str(threads), *map(str, files)]
+    command = [str(binary), "--model", str(model), "--threads", str(threads), "--jobs", str(jobs), *map(str, files)]
     result = Measurement()
     for index in range(-1 if warmup else 0, runs):
         run = runner.run(command)
@@ -975,6 +976,9 @@ def main(argv: list[str]) -> None:
         wait_until_quiet(args.wait_quiet, "the batch")
         log(f"batch: {len(batch)} files in one process")
         batch_rows["one"] = time_transcribe(runner, binary, args.model, batch, args.threads, 1, warmup=False)
+        if args.threads > 1:
+            log(f"batch: {len(batch)} files in one process, --jobs {args.threads} --threads 1")
+            batch_rows["jobs"] = time_transcribe(runner, binary, args.model, batch, 1, 1, jobs=args.threads)
         log(f"batch: {len(batch)} separate processes")
         total, separate, failed = time.perf_counter(), Measurement(), None
         for path in batch:
@@ -1192,6 +1196,7 @@ def render(args, context, config, startup, speed, cold, batch_rows, notes) -> st
         ]
         one = batch_rows.get("one")
         for name, label, processes in (("one", "one transcribe process, all files", 1),
+                                       ("jobs", f"the same with `--jobs {threads} --threads 1` (files side by side)", 1),
                                        ("separate", "one transcribe process per file", count)):  # fmt: skip
             m = batch_rows.get(name)
             if m is None:
