@@ -99,8 +99,8 @@ public final class Transcriber: Sendable {
     ///
     /// With more than one thread, up to `maximumWindowsAtOnce` windows are cut ahead and computed
     /// at once, each with its share of the threads: one window per thread keeps the threads busy
-    /// with no handoff inside a window, where a window on every thread waits on its slowest at
-    /// each of a few hundred steps. Results do not depend on how many go at once.
+    /// with no handoff inside a window, where one window split over every thread waits for its
+    /// slowest piece at each of a few hundred steps. Results do not depend on how many go at once.
     func forEachWindow(_ next: () throws -> [Float], _ body: (Matrix) throws -> Void) rethrows -> Int {
         let plan = windowPlan
         let vocab = model.config.vocabSize
