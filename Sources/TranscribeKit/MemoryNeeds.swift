@@ -12,7 +12,7 @@ extension SpeechRecognizer {
         let threadsAtOnce = max(1, min(max(jobs, 1) * max(threads, 1), max(cores, 1)))
         let inputsAtOnce = min(max(jobs, 1), threadsAtOnce)
         let windowsPerInput = self is Transcriber ? min(max(threads, 1), Transcriber.maximumWindowsAtOnce) : 1
-        let windowsAtOnce = max(inputsAtOnce, min(inputsAtOnce * windowsPerInput, threadsAtOnce))
+        let windowsAtOnce = inputsAtOnce * windowsPerInput
         return MemoryCheck.firstThreadBytes + (threadsAtOnce - 1) * MemoryCheck.extraThreadBytes
             + windowsAtOnce * largestActivationBytes
     }

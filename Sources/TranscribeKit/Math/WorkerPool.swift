@@ -21,8 +21,8 @@ final class WorkerPool: @unchecked Sendable {
     /// Dispatch with any spin from 1 to 20 ms, and about half that gain with 0.1 ms.
     static let spinNanoseconds: UInt64 = 2_000_000
 
+    /// Held by the caller of the split being run, the only one that touches `workers` and `job`.
     private let busy = Atomic<Bool>(false)
-    private let workersLock = NSLock()
     private var workers: [Worker] = []
     /// The split being run; written before the workers' mailboxes are, read after.
     private var job: ((Int) -> Void)?
@@ -43,10 +43,8 @@ final class WorkerPool: @unchecked Sendable {
         return true
     }
 
-    /// The first `count` workers, started on first use.
+    /// The first `count` workers, started on first use; called holding `busy`.
     private func helpers(_ count: Int) -> ArraySlice<Worker> {
-        workersLock.lock()
-        defer { workersLock.unlock() }
         while workers.count < count {
             let piece = workers.count + 1
             // Beyond one thread per core (`--threads` above the core count) a spinning worker
