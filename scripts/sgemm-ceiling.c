@@ -18,35 +18,8 @@
  * (N, K) weight, as a Linear layer stored (out, in) does; "NN" by a weight already laid out (K, N).
  */
 #include <cblas.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
 
-/* Declared by OpenBLAS's cblas.h in most builds; repeated so other cblas.h headers compile too. */
-void openblas_set_num_threads(int num_threads);
-int openblas_get_num_threads(void);
-char *openblas_get_config(void);
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static float *random_matrix(size_t count) {
-    float *m = malloc(count * sizeof(float));
-    if (m == NULL) {
-        fprintf(stderr, "sgemm-ceiling: out of memory\n");
-        exit(1);
-    }
-    for (size_t i = 0; i < count; i++) m[i] = (float)rand() / (float)RAND_MAX - 0.5f;
-    return m;
-}
-
-static int compare_doubles(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "sgemm-timing.h"
 
 /* GFLOP/s of C (m, n) = A (m, k) @ B, B stored (n, k) when transposed, else (k, n): the fastest
  * repeat's in *peak, the median repeat's in *median. */

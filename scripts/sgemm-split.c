@@ -15,35 +15,10 @@
  */
 #include <cblas.h>
 #include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
 
-/* Declared by OpenBLAS's cblas.h in most builds; repeated so other cblas.h headers compile too. */
-void openblas_set_num_threads(int num_threads);
+#include "sgemm-timing.h"
 
 enum { MAX_THREADS = 64, MAX_REPEATS = 1000, WARMUP = 3 };
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static float *random_matrix(size_t count) {
-    float *m = malloc(count * sizeof(float));
-    if (m == NULL) {
-        fprintf(stderr, "sgemm-split: out of memory\n");
-        exit(1);
-    }
-    for (size_t i = 0; i < count; i++) m[i] = (float)rand() / (float)RAND_MAX - 0.5f;
-    return m;
-}
-
-static int compare_doubles(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 /* One piece: rows [first, last) of C when cut_rows, else columns [first, last). */
 typedef struct {
