@@ -10,14 +10,14 @@ import PackageDescription
 /// its kernels for the CPU it runs on either way.
 func engineCPUFlags() -> [String] {
     #if arch(x86_64)
-    guard Context.environment["TRANSCRIBE_PORTABLE"] == nil,
-          let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-          let flags = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") })?.split(separator: " ")
-    else { return [] }
-    let x86_64_v3: [Substring] = ["avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave"]
-    return x86_64_v3.allSatisfy(flags.contains) ? ["-target-cpu", "haswell"] : []
+        guard Context.environment["TRANSCRIBE_PORTABLE"] == nil,
+            let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+            let flags = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") })?.split(separator: " ")
+        else { return [] }
+        let x86_64_v3: [Substring] = ["avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave"]
+        return x86_64_v3.allSatisfy(flags.contains) ? ["-target-cpu", "haswell"] : []
     #else
-    return []
+        return []
     #endif
 }
 
@@ -28,7 +28,7 @@ let package = Package(
         .library(name: "TranscribeKit", targets: ["TranscribeKit"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
     ],
     targets: [
         .systemLibrary(
@@ -70,14 +70,23 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Fixtures, the binary runner and signal helpers both test targets use.
+        .target(name: "TestSupport", dependencies: ["TranscribeKit"], path: "Tests/Support"),
+        // The engine by area, folders mirroring Sources/TranscribeKit: units, kernels against
+        // their naive references, and parity with transformers and faster-whisper.
         .testTarget(
             name: "TranscribeKitTests",
-            dependencies: ["TranscribeKit"]
+            dependencies: ["TranscribeKit", "TestSupport"]
+        ),
+        // The built `transcribe` binary run as a user runs it: stdout, stderr, exit status, files.
+        .testTarget(
+            name: "TranscribeCLITests",
+            dependencies: ["TranscribeKit", "TestSupport"]
         ),
     ]
 )
 
-// libFuzzer targets, one folder each under Fuzz/, declared only when scripts/fuzz.sh builds them
+// libFuzzer targets, one folder each under Fuzz/, declared only when scripts/qa/fuzz.sh builds them
 // (TRANSCRIBE_FUZZ=1, with -sanitize=fuzzer,address into .build-fuzz): a plain `swift build` or
 // `swift test` never sees them. A new folder Fuzz/FuzzSomething/ is a new target.
 if Context.environment["TRANSCRIBE_FUZZ"] != nil {
@@ -85,7 +94,8 @@ if Context.environment["TRANSCRIBE_FUZZ"] != nil {
     let names = (try? FileManager.default.contentsOfDirectory(atPath: fuzzDirectory)) ?? []
     package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/Support"))
     for name in names.sorted() where name.hasPrefix("Fuzz") {
-        package.targets.append(.executableTarget(
-            name: name, dependencies: ["TranscribeKit", "FuzzSupport"], path: "Fuzz/\(name)"))
+        package.targets.append(
+            .executableTarget(
+                name: name, dependencies: ["TranscribeKit", "FuzzSupport"], path: "Fuzz/\(name)"))
     }
 }

@@ -1,7 +1,7 @@
 // libFuzzer entry point: bytes as an audio file in memory -> AudioFile -> AudioStream (mixdown and
 // resampling to 16 kHz, block by block) -> samples; the whole-file path DecodedAudio; and the same
 // bytes arriving through a pipe (AudioFile(descriptor:): sniffed with tee, decoded from the pipe or
-// read into memory). Seeds: scripts/make-fuzz-corpus.py.
+// read into memory). Seeds: scripts/qa/make-fuzz-corpus.py.
 import Foundation
 import FuzzSupport
 
@@ -15,7 +15,8 @@ public func fuzzAudio(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     let input = fuzzInput(start, count)
     let data = Data(input)
     if let file = try? AudioFile(data: data, name: "fuzz"), drain(file) < sampleLimit,
-        let decoded = try? DecodedAudio(data: data, name: "fuzz") {
+        let decoded = try? DecodedAudio(data: data, name: "fuzz")
+    {
         _ = try? decoded.resampled(to: 16_000)
     }
     throughAPipe(data)

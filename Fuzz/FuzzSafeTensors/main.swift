@@ -1,16 +1,16 @@
 // libFuzzer entry point: bytes -> SafeTensorsFile -> every tensor as Float32 -> a tiny
-// Wav2Vec2ForCTC built strictly from them and run on a few samples. Seeds: scripts/make-fuzz-corpus.py.
+// Wav2Vec2ForCTC built strictly from them and run on a few samples. Seeds: scripts/qa/make-fuzz-corpus.py.
 import Foundation
 import FuzzSupport
 
 @testable import TranscribeKit
 
-/// The config of the tiny fixture Tests/Fixtures/models/large-prenorm-f16, so that a mutated copy
+/// The config of the tiny fixture Tests/Fixtures/wav2vec2/models/large-prenorm-f16, so that a mutated copy
 /// of its weights gets as far as the strict loader and the forward pass.
 private let tinyConfig: Wav2Vec2Config? = {
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
-    return try? Wav2Vec2Config(contentsOf: root.path + "/Tests/Fixtures/models/large-prenorm-f16/config.json")
+    return try? Wav2Vec2Config(contentsOf: root.path + "/Tests/Fixtures/wav2vec2/models/large-prenorm-f16/config.json")
 }()
 
 @_cdecl("LLVMFuzzerTestOneInput")

@@ -1,7 +1,7 @@
 // libFuzzer entry point: bytes as a Whisper checkpoint's config.json, generation_config.json and
 // preprocessor_config.json (parsed from files, as the model loader reads them), then a second of
 // audio through the log-mel front end the preprocessor config describes.
-// Seeds: scripts/make-fuzz-corpus.py.
+// Seeds: scripts/qa/make-fuzz-corpus.py.
 import Foundation
 import FuzzSupport
 

@@ -1,6 +1,6 @@
 // libFuzzer entry point: bytes as a Whisper tokenizer.json (or, after a NUL byte, as vocab.json then
 // added_tokens.json), loaded as the model loader does, then ids from the same bytes decoded.
-// Seeds: scripts/make-fuzz-corpus.py.
+// Seeds: scripts/qa/make-fuzz-corpus.py.
 import Foundation
 import FuzzSupport
 

@@ -73,7 +73,8 @@ final class Batch: @unchecked Sendable {
         }
         do {
             // Read block by block; standard input too, unless its format must seek (see StreamInput).
-            let file = input.isStandardInput
+            let file =
+                input.isStandardInput
                 ? try AudioFile(descriptor: STDIN_FILENO, name: input.argument)
                 : try AudioFile(path: input.argument)
             let stream = try AudioStream(file: file, sampleRate: transcriber.sampleRate)
@@ -115,7 +116,9 @@ final class Batch: @unchecked Sendable {
             case .failed(let reason):
                 failures += 1
                 Diagnostics.write("transcribe: \(input.argument): \(reason)\n")
-                if options.outputDirectory == nil, let record = renderer.failureRecord(input, reason) { printRecord(record) }
+                if options.outputDirectory == nil, let record = renderer.failureRecord(input, reason) {
+                    printRecord(record)
+                }
             case .skipped:
                 break
             }

@@ -25,7 +25,8 @@ final class Progress: @unchecked Sendable {
         let elapsed = Date().timeIntervalSince(start)
         let speed = elapsed > 0 ? audioSeconds / elapsed : 0
         let left = done > 0 ? elapsed / Double(done) * Double(total - done) : 0
-        let line = "\(done)/\(total) files, \(Self.clock(audioSeconds)) of audio, "
+        let line =
+            "\(done)/\(total) files, \(Self.clock(audioSeconds)) of audio, "
             + String(format: "%.1fx real time", speed) + ", \(Self.clock(left)) left"
         Diagnostics.write("\r\u{1B}[K" + line)
     }

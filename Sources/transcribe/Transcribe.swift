@@ -39,79 +39,31 @@ struct Transcribe: ParsableCommand {
             """,
         version: "0.1.0")
 
-    @Option(name: .long, help: ArgumentHelp("Model directory in Hugging Face layout.", valueName: "dir"))
-    var model: String?
-
-    @Option(name: [.customShort("f"), .long], help: "Output format.")
-    var format: OutputFormat = .txt
-
-    @Option(name: [.customShort("o"), .long], help: ArgumentHelp(
-        "Write one file per input, <dir>/<stem>.<format>, each atomically; nothing on stdout.", valueName: "dir"))
-    var outputDir: String?
-
-    @Flag(name: .long, help: "With --output-dir, skip inputs whose output file exists (resume a run).")
-    var skipExisting = false
-
-    @Option(name: .long, help: ArgumentHelp("Read input paths from a file, one per line ('-': stdin).", valueName: "path"))
-    var filesFrom: String?
-
-    @Option(name: [.customShort("j"), .long], help: "Files transcribed at once, sharing one loaded model.")
-    var jobs = 1
-
-    @Option(name: .long, help: ArgumentHelp(
-        "Take every n-th input starting at the k-th (0-based), to split one list over n machines.", valueName: "k/n"))
-    var shard: String?
-
-    @Option(name: .customLong("case"), help: "Letter case of the text, for models that emit upper case only.")
-    var textCase: TextCase?
-
-    @Flag(name: .long, help: "With --format json, add each word's character timings.")
-    var characters = false
-
-    @Option(name: .long, help: ArgumentHelp(
-        "Also write <dir>/<stem>.npy per input: float32 log-probabilities, shape (frames, vocab).",
-        valueName: "dir"))
-    var emissions: String?
-
-    @Option(name: .long, help: ArgumentHelp(
-        "Whisper: the spoken language, e.g. en, de (default: detected by multilingual models).", valueName: "code"))
-    var language: String?
-
-    @Option(name: .long, help: "Whisper: transcribe, or translate into English (multilingual models).")
-    var task: WhisperDecodingOptions.Task = .transcribe
-
-    @Option(name: .long, help: ArgumentHelp("Whisper: beams of the beam search; 1 decodes greedily.", valueName: "n"))
-    var beamSize = 5
-
-    @Option(name: .long, help: ArgumentHelp(
-        "Whisper: fill a window shorter than 30 s with zero frames after the log-mel (features: faster-whisper, "
-            + "transformers' long-form) or with silence before it (audio: WhisperFeatureExtractor, openai-whisper).",
-        valueName: "features|audio"))
-    var padding: WhisperDecodingOptions.WindowPadding = .features
-
-    @Option(name: .long, help: ArgumentHelp("Threads for the matrix work (default: all cores, shared between jobs).", valueName: "n"))
-    var threads: Int?
+    @OptionGroup(title: "Input") var input: InputArguments
+    @OptionGroup(title: "Output") var output: OutputArguments
+    @OptionGroup(title: "Model") var modelOptions: ModelArguments
+    @OptionGroup(title: "Whisper decoding") var whisper: WhisperArguments
+    @OptionGroup(title: "Performance") var performance: PerformanceArguments
 
     @Flag(name: [.customShort("q"), .long], help: "No progress display on stderr.")
     var quiet = false
 
-    @Argument(help: ArgumentHelp("Audio files to transcribe; '-' reads one from standard input.", valueName: "file"))
-    var files: [String] = []
-
     func validate() throws {
-        guard (threads ?? 1) > 0 else { throw ValidationError("--threads must be at least 1") }
-        guard jobs > 0 else { throw ValidationError("--jobs must be at least 1") }
-        guard beamSize > 0 else { throw ValidationError("--beam-size must be at least 1") }
-        if let shard, Shard(shard) == nil {
+        guard (performance.threads ?? 1) > 0 else { throw ValidationError("--threads must be at least 1") }
+        guard performance.jobs > 0 else { throw ValidationError("--jobs must be at least 1") }
+        guard whisper.beamSize > 0 else { throw ValidationError("--beam-size must be at least 1") }
+        if let shard = input.shard, Shard(shard) == nil {
             throw ValidationError("--shard must be k/n with 0 <= k < n, e.g. 0/4; got '\(shard)'")
         }
-        if skipExisting && outputDir == nil { throw ValidationError("--skip-existing needs --output-dir") }
-        if characters && format != .json { throw ValidationError("--characters needs --format json") }
-        guard !files.isEmpty || filesFrom != nil else { throw ValidationError("Missing expected argument '<file> ...'") }
-        if filesFrom == Input.standardInput && files.contains(Input.standardInput) {
+        if input.skipExisting && output.outputDir == nil { throw ValidationError("--skip-existing needs --output-dir") }
+        if output.characters && output.format != .json { throw ValidationError("--characters needs --format json") }
+        guard !input.files.isEmpty || input.filesFrom != nil else {
+            throw ValidationError("no input: name audio files, '-' for standard input, or --files-from PATH")
+        }
+        if input.filesFrom == Input.standardInput && input.files.contains(Input.standardInput) {
             throw ValidationError("standard input cannot hold both audio ('-') and --files-from -")
         }
-        if files.filter({ $0 == Input.standardInput }).count > 1 {
+        if input.files.filter({ $0 == Input.standardInput }).count > 1 {
             throw ValidationError("'-' (standard input) can be given once")
         }
     }
@@ -124,6 +76,11 @@ struct Transcribe: ParsableCommand {
     }
 
     static func main() {
+        // With nothing to do, say what can be done: the help, as a usage error.
+        if CommandLine.arguments.count == 1 {
+            printError(helpMessage())
+            Foundation.exit(Status.usage.rawValue)
+        }
         let command: Transcribe
         do {
             command = try parse()
@@ -141,21 +98,22 @@ struct Transcribe: ParsableCommand {
 
     /// The inputs named on the command line and in --files-from, in order, then this shard's share.
     func gatherInputs() throws -> [Input] {
-        var arguments = files
-        if let filesFrom { arguments += try readFileList(filesFrom) }
+        var arguments = input.files
+        if let filesFrom = input.filesFrom { arguments += try readFileList(filesFrom) }
         var inputs = arguments.map(Input.init)
-        if let shard = shard.flatMap(Shard.init) { inputs = shard.select(inputs) }
+        if let shard = input.shard.flatMap(Shard.init) { inputs = shard.select(inputs) }
         // Files written per input are named by stem, so two inputs must not share one.
-        if let directory = outputDir ?? emissions {
+        if let directory = output.outputDir ?? output.emissions {
             var seen: [String: String] = [:]
             for input in inputs {
                 if let other = seen.updateValue(input.argument, forKey: input.stem) {
-                    throw ValidationMessage("\(other) and \(input.argument) would both write \(input.stem).* to \(directory)")
+                    throw ValidationMessage(
+                        "\(other) and \(input.argument) would both write \(input.stem).* to \(directory)")
                 }
             }
         }
-        if outputDir == nil, inputs.count > 1, format == .srt || format == .vtt {
-            throw ValidationMessage("--format \(format.rawValue) with several inputs needs --output-dir")
+        if output.outputDir == nil, inputs.count > 1, output.format == .srt || output.format == .vtt {
+            throw ValidationMessage("--format \(output.format.rawValue) with several inputs needs --output-dir")
         }
         return inputs
     }
@@ -164,7 +122,7 @@ struct Transcribe: ParsableCommand {
         let inputs: [Input]
         do {
             inputs = try gatherInputs()
-            for directory in [outputDir, emissions].compactMap({ $0 }) {
+            for directory in [output.outputDir, output.emissions].compactMap({ $0 }) {
                 do {
                     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
                     removeStaleTemporaryFiles(in: directory)
@@ -178,19 +136,20 @@ struct Transcribe: ParsableCommand {
         }
 
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        BLAS.setThreads(threads ?? max(1, cores / min(jobs, max(inputs.count, 1))))
+        BLAS.setThreads(performance.threads ?? max(1, cores / min(performance.jobs, max(inputs.count, 1))))
         let transcriber: any SpeechRecognizer
         do {
-            let directory = try ModelDirectory.resolve(explicit: model)
+            let directory = try ModelDirectory.resolve(explicit: modelOptions.model)
             var whisperOptions = WhisperDecodingOptions()
-            whisperOptions.language = language
-            whisperOptions.task = task
-            whisperOptions.beamSize = beamSize
-            whisperOptions.padding = padding
+            whisperOptions.language = whisper.language
+            whisperOptions.task = whisper.task
+            whisperOptions.beamSize = whisper.beamSize
+            whisperOptions.padding = whisper.padding
             transcriber = try loadRecognizer(directory: directory, whisperOptions: whisperOptions)
             // Under a memory limit, stop here with one line rather than fail inside OpenBLAS.
-            try MemoryCheck.require(transcriber.memoryNeeded(jobs: min(jobs, inputs.count), threads: Parallel.threads))
-            if model == nil && !quiet {
+            try MemoryCheck.require(
+                transcriber.memoryNeeded(jobs: min(performance.jobs, inputs.count), threads: Parallel.threads))
+            if modelOptions.model == nil && !quiet {
                 Self.printError("transcribe: model \(directory.path) (\(transcriber.family))")
             }
         } catch let error as WhisperOptionError {
@@ -200,19 +159,21 @@ struct Transcribe: ParsableCommand {
             Self.printError("transcribe: \(error)")
             return .modelUnavailable
         }
-        if emissions != nil && !transcriber.hasEmissions {
-            Self.printError("transcribe: --emissions needs a CTC model; \(transcriber.directory.path) is \(transcriber.family)")
+        if output.emissions != nil && !transcriber.hasEmissions {
+            Self.printError(
+                "transcribe: --emissions needs a CTC model; \(transcriber.directory.path) is \(transcriber.family)")
             return .usage
         }
         InterruptHandler.install()
 
         let renderer = Renderer(
-            format: format, model: transcriber, textCase: textCase, characters: characters,
+            format: output.format, model: transcriber, textCase: output.textCase, characters: output.characters,
             labelled: inputs.count > 1)
         let batch = Batch(
             transcriber: transcriber, inputs: inputs, renderer: renderer,
-            options: .init(jobs: jobs, outputDirectory: outputDir, skipExisting: skipExisting,
-                           emissions: emissions, quiet: quiet))
+            options: .init(
+                jobs: performance.jobs, outputDirectory: output.outputDir, skipExisting: input.skipExisting,
+                emissions: output.emissions, quiet: quiet))
         return batch.run() == 0 ? .success : .someInputsFailed
     }
 

@@ -2,8 +2,9 @@ import Foundation
 import Testing
 
 @testable import TranscribeKit
+import TestSupport
 
-/// Inputs that crashed a fuzz target (scripts/fuzz.sh) before the fix named beside each; every one
+/// Inputs that crashed a fuzz target (scripts/qa/fuzz.sh) before the fix named beside each; every one
 /// must now be refused with an error, or read, never crash. Small inputs are inline; larger ones
 /// are files in Tests/Fixtures/fuzz-regressions/.
 @Suite struct FuzzRegressionTests {
@@ -11,9 +12,15 @@ import Testing
     /// in the frame arithmetic and the window plan.
     @Test(arguments: [
         // The strides' product overflowed in samplesPerFrame.
-        (#"{"conv_stride":[9999999999,9999999999,9999999999],"conv_kernel":[1,1,1],"conv_dim":[1,1,1]}"#, "conv_stride"),
+        (
+            #"{"conv_stride":[9999999999,9999999999,9999999999],"conv_kernel":[1,1,1],"conv_dim":[1,1,1]}"#,
+            "conv_stride"
+        ),
         // The receptive field overflowed.
-        (#"{"conv_kernel":[9223372036854775807,2],"conv_stride":[1,9223372036854775807],"conv_dim":[1,1]}"#, "conv_stride"),
+        (
+            #"{"conv_kernel":[9223372036854775807,2],"conv_stride":[1,9223372036854775807],"conv_dim":[1,1]}"#,
+            "conv_stride"
+        ),
         (#"{"conv_kernel":[9223372036854775807,2],"conv_stride":[1,2],"conv_dim":[1,1]}"#, "conv_kernel"),
     ])
     func configArithmeticIsBounded(_ json: String, _ field: String) throws {
@@ -28,13 +35,15 @@ import Testing
     /// 30 s at this rate did not fit an Int when the window plan was made.
     @Test func samplingRateIsBounded() {
         #expect {
-            _ = try PreprocessorConfig(json: Data(#"{"sampling_rate": 999999999999999999}"#.utf8), path: "p.json")
+            _ = try Wav2Vec2FeatureExtractor(json: Data(#"{"sampling_rate": 999999999999999999}"#.utf8), path: "p.json")
         } throws: { error in
             guard case ModelError.invalidConfig(_, "sampling_rate", _) = error else { return false }
             return true
         }
-        let highest = try? PreprocessorConfig(json: Data(#"{"sampling_rate": 1000000}"#.utf8), path: "p.json")
-        #expect(highest.map { WindowPlan(config: Wav2Vec2Config(), sampleRate: $0.samplingRate).maximumWindowSamples } != nil)
+        let highest = try? Wav2Vec2FeatureExtractor(json: Data(#"{"sampling_rate": 1000000}"#.utf8), path: "p.json")
+        #expect(
+            highest.map { WindowPlan(config: Wav2Vec2Config(), sampleRate: $0.samplingRate).maximumWindowSamples }
+                != nil)
     }
 
     /// MP3 through a pipe (FuzzAudio): libsndfile 1.2's pipe reads ran past a heap buffer while
@@ -47,13 +56,15 @@ import Testing
         let readEnd = try pipeHolding(bytes)
         defer { close(readEnd) }
         #expect(PipePeek.classify(readEnd) == .needsMemory)
-        if let file = try? AudioFile(descriptor: readEnd, name: "-"), let stream = try? AudioStream(file: file, sampleRate: 16_000) {
+        if let file = try? AudioFile(descriptor: readEnd, name: "-"),
+            let stream = try? AudioStream(file: file, sampleRate: 16_000)
+        {
             while let block = try? stream.next(), !block.isEmpty {}
         }
     }
 
     /// An empty config file (FuzzWhisperConfig): Foundation leaked a 4 KiB buffer reading it
-    /// (LeakSanitizer, under scripts/sanitizers.sh); an empty file is now read without it, and
+    /// (LeakSanitizer, under scripts/qa/sanitizers.sh); an empty file is now read without it, and
     /// refused as JSON as before.
     @Test func anEmptyConfigIsRefusedWithoutALeak() throws {
         try withTemporaryDirectory { directory in
@@ -111,7 +122,7 @@ import Testing
             try FileManager.default.copyItem(at: Fixtures.whisperModel("tiny-en"), to: copy)
             try Data(json.utf8).write(to: copy.appendingPathComponent("preprocessor_config.json"))
             #expect {
-                _ = try WhisperTranscriber(directory: ModelDirectory(path: copy.path))
+                _ = try WhisperRecognizer(directory: ModelDirectory(path: copy.path))
             } throws: { error in
                 guard case ModelError.invalidConfig(let path, let found, _) = error else { return false }
                 return found == field && path.hasSuffix("/preprocessor_config.json")

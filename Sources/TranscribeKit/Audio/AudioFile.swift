@@ -63,7 +63,8 @@ public final class AudioFile {
             // libsndfile reads and closes its own copy of the descriptor.
             let copy = dup(descriptor)
             guard copy >= 0 else { throw .cannotOpen(path: name, reason: String(cString: strerror(errno))) }
-            try self.init(name: name, memory: nil, isStream: true) { info in sf_open_fd(copy, Int32(SFM_READ), &info, 1) }
+            try self.init(name: name, memory: nil, isStream: true) { info in sf_open_fd(copy, Int32(SFM_READ), &info, 1)
+            }
         }
     }
 
@@ -73,7 +74,8 @@ public final class AudioFile {
         guard !data.isEmpty else { throw .cannotOpen(path: name, reason: "no data") }
         let stream = MemoryStream(data)
         try self.init(name: name, memory: stream, isStream: false) { info in
-            sf_open_virtual(&MemoryStream.virtualIO, Int32(SFM_READ), &info, Unmanaged.passUnretained(stream).toOpaque())
+            sf_open_virtual(
+                &MemoryStream.virtualIO, Int32(SFM_READ), &info, Unmanaged.passUnretained(stream).toOpaque())
         }
     }
 
@@ -100,7 +102,8 @@ public final class AudioFile {
         channels = Int(info.channels)
         frames = info.frames
         formatDescription = Self.describe(format: info.format)
-        headerLengthIsPlaceholder = isStream && Self.isPlaceholder(frames: info.frames, channels: info.channels, format: info.format)
+        headerLengthIsPlaceholder =
+            isStream && Self.isPlaceholder(frames: info.frames, channels: info.channels, format: info.format)
     }
 
     /// A header written before its writer knew the length, as a writer into a pipe must: a data
@@ -127,8 +130,9 @@ public final class AudioFile {
         var info = SF_INFO()
         openLock.lock()
         defer { openLock.unlock() }
-        guard let handle = sf_open_virtual(
-            &MemoryStream.virtualIO, Int32(SFM_READ), &info, Unmanaged.passUnretained(stream).toOpaque())
+        guard
+            let handle = sf_open_virtual(
+                &MemoryStream.virtualIO, Int32(SFM_READ), &info, Unmanaged.passUnretained(stream).toOpaque())
         else {
             return sf_error(nil) == SF_ERR_UNRECOGNISED_FORMAT ? message(sf_strerror(nil)) : nil
         }
@@ -144,7 +148,8 @@ public final class AudioFile {
     var headerLog: String {
         var buffer = [CChar](repeating: 0, count: 4096)
         let length = sf_command(handle, Int32(SFC_GET_LOG_INFO), &buffer, Int32(buffer.count))
-        return length > 0 ? String(decoding: buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
+        return length > 0
+            ? String(decoding: buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
     }
 
     /// All remaining frames, channels averaged: (frames,) in [-1, 1] for integer formats.

@@ -127,7 +127,7 @@ public final class AudioStream {
         var block: [Float]
         do {
             block = try file.readMono(maxFrames: Self.blockFrames)
-        } catch where decodedFrames > 0 {
+        } catch  where decodedFrames > 0 {
             if case .readFailed(_, let reason) = error { stoppedEarly = reason }
             block = []
         }
@@ -141,15 +141,21 @@ public final class AudioStream {
     public var truncationWarning: String? {
         guard finished else { return nil }
         if let stoppedEarly {
-            return "truncated: decoding stopped after \(decodedFrames) frames (\(stoppedEarly)); transcribed what was readable"
+            return
+                "truncated: decoding stopped after \(decodedFrames) frames (\(stoppedEarly)); transcribed what was readable"
         }
         if file.frames > 0, file.frames < Int64(Int32.max) * 1024, decodedFrames < file.frames,
-            !file.headerLengthIsPlaceholder {
-            return "truncated: decoded \(decodedFrames) of the \(file.frames) frames the header announces; transcribed what was readable"
+            !file.headerLengthIsPlaceholder
+        {
+            return
+                "truncated: decoded \(decodedFrames) of the \(file.frames) frames the header announces; transcribed what was readable"
         }
         // libsndfile shortens a WAV whose data chunk runs past the end of the file, and notes it.
-        if let line = file.headerLog.split(separator: "\n").first(where: { $0.hasPrefix("data") && $0.contains("(should be") }) {
-            return "truncated: the header's data size is larger than the file (\(line.trimmingCharacters(in: .whitespaces))); transcribed what was readable"
+        if let line = file.headerLog.split(separator: "\n").first(where: {
+            $0.hasPrefix("data") && $0.contains("(should be")
+        }) {
+            return
+                "truncated: the header's data size is larger than the file (\(line.trimmingCharacters(in: .whitespaces))); transcribed what was readable"
         }
         return nil
     }

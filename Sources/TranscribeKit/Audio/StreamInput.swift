@@ -67,12 +67,16 @@ public enum StreamInput {
                 probed = true
                 if let reason = AudioFile.unrecognisedFormat(data) {
                     let sentence = reason.hasSuffix(".") ? String(reason.dropLast()) : reason
-                    throw .cannotOpen(path: name, reason: "\(sentence) (in the first \(probeBytes >> 20) MiB of the stream)")
+                    throw .cannotOpen(
+                        path: name, reason: "\(sentence) (in the first \(probeBytes >> 20) MiB of the stream)")
                 }
             }
             guard data.count <= limit else {
-                throw .readFailed(path: name, reason: "more than \(describe(bytes: limit)) arrived; this format is read "
-                    + "into memory before decoding when it does not come from a file (it needs to seek): give it as a file")
+                throw .readFailed(
+                    path: name,
+                    reason: "more than \(describe(bytes: limit)) arrived; this format is read "
+                        + "into memory before decoding when it does not come from a file (it needs to seek): give it as a file"
+                )
             }
         }
     }
@@ -80,7 +84,8 @@ public enum StreamInput {
 
 /// "1 GiB", "512 KiB": a size in the largest binary unit that divides it.
 private func describe(bytes: Int) -> String {
-    for (shift, unit) in [(30, "GiB"), (20, "MiB"), (10, "KiB")] where bytes >= 1 << shift && bytes % (1 << shift) == 0 {
+    for (shift, unit) in [(30, "GiB"), (20, "MiB"), (10, "KiB")] where bytes >= 1 << shift && bytes % (1 << shift) == 0
+    {
         return "\(bytes >> shift) \(unit)"
     }
     return "\(bytes) bytes"

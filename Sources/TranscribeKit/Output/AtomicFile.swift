@@ -7,13 +7,18 @@ import Foundation
 public func writeAtomically(_ data: Data, to path: String) throws {
     let url = URL(fileURLWithPath: path)
     let temporary = url.deletingLastPathComponent()
-        .appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).\(UUID().uuidString.prefix(8)).tmp")
+        .appendingPathComponent(
+            ".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).\(UUID().uuidString.prefix(8)).tmp")
     try TemporaryFiles.shared.write {
         do {
             try data.write(to: temporary)
             guard rename(temporary.path, url.path) == 0 else {
-                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path,
-                    NSLocalizedDescriptionKey: "\(path): \(String(cString: strerror(errno)))"])
+                throw CocoaError(
+                    .fileWriteUnknown,
+                    userInfo: [
+                        NSFilePathErrorKey: path,
+                        NSLocalizedDescriptionKey: "\(path): \(String(cString: strerror(errno)))",
+                    ])
             }
         } catch {
             unlink(temporary.path)
@@ -49,7 +54,9 @@ public func removeStaleTemporaryFiles(in directory: String) -> Int {
     var removed = 0
     for name in names where name.hasPrefix(".") && name.hasSuffix(".tmp") {
         let parts = name.dropLast(4).split(separator: ".")
-        guard parts.count >= 3, let pid = Int32(parts[parts.count - 2]), parts[parts.count - 1].count == 8 else { continue }
+        guard parts.count >= 3, let pid = Int32(parts[parts.count - 2]), parts[parts.count - 1].count == 8 else {
+            continue
+        }
         if pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH {
             if unlink(directory + "/" + name) == 0 { removed += 1 }
         }

@@ -86,7 +86,9 @@ public struct TranscriptOutput: Sendable, Equatable {
             previousEnd = end
             let words = segment.words.map { timestampSeparator == "." ? escapedForWebVTT($0.text) : $0.text }
             let lines = SubtitleLines.wrap(words, width: options.maximumLineLength)
-            let timing = timestamp(start, separator: timestampSeparator) + " --> " + timestamp(end, separator: timestampSeparator)
+            let timing =
+                timestamp(start, separator: timestampSeparator) + " --> "
+                + timestamp(end, separator: timestampSeparator)
             let header = timestampSeparator == "," ? "\(number + 1)\n" + timing : timing
             return header + "\n" + lines.joined(separator: "\n") + "\n"
         }
@@ -132,4 +134,28 @@ private func escapedForWebVTT(_ text: String) -> String {
     text.replacingOccurrences(of: "&", with: "&amp;")
         .replacingOccurrences(of: "<", with: "&lt;")
         .replacingOccurrences(of: ">", with: "&gt;")
+}
+
+extension Recognition {
+    /// The output record for `input`: Whisper's segments, each cut further where it is too long
+    /// for a subtitle, or the CTC words cut by `segmenter`.
+    public func output(input: String, model: String, transcript: TimedTranscript, segmenter: Segmenter = Segmenter())
+        -> TranscriptOutput
+    {
+        guard let segmentWords else {
+            return TranscriptOutput(input: input, model: model, transcript: transcript, segmenter: segmenter)
+        }
+        var segments: [TranscriptSegment] = []
+        for range in segmentWords where !range.isEmpty {
+            let part = TimedTranscript(
+                text: transcript.words[range].map(\.text).joined(separator: " "), duration: transcript.duration,
+                words: Array(transcript.words[range]))
+            for piece in segmenter.segments(part) {
+                let words =
+                    (range.lowerBound + piece.wordRange.lowerBound)..<(range.lowerBound + piece.wordRange.upperBound)
+                segments.append(TranscriptSegment(id: segments.count, wordRange: words, of: transcript))
+            }
+        }
+        return TranscriptOutput(input: input, model: model, transcript: transcript, segments: segments)
+    }
 }

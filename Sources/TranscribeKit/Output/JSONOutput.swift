@@ -13,14 +13,15 @@ extension TranscriptOutput {
                 "confidence": .confidence(word.confidence),
             ]
             if options.includeCharacters {
-                fields["characters"] = .array(word.characters.map { character in
-                    .object([
-                        "character": .string(character.text),
-                        "start": .seconds(character.start),
-                        "end": .seconds(character.end),
-                        "confidence": .confidence(character.confidence),
-                    ])
-                })
+                fields["characters"] = .array(
+                    word.characters.map { character in
+                        .object([
+                            "character": .string(character.text),
+                            "start": .seconds(character.start),
+                            "end": .seconds(character.end),
+                            "confidence": .confidence(character.confidence),
+                        ])
+                    })
             }
             return JSONValue.object(fields)
         }

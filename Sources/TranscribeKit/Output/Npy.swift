@@ -20,7 +20,8 @@ public enum Npy {
         let bytes = [UInt8](data)
         guard bytes.count >= 12, bytes[0] == 0x93, Array(bytes[1..<6]) == Array("NUMPY".utf8) else { return nil }
         // Version 1.0 has a 2-byte header length, 2.0 and 3.0 a 4-byte one.
-        let (headerLength, headerStart) = bytes[6] == 1
+        let (headerLength, headerStart) =
+            bytes[6] == 1
             ? (Int(bytes[8]) | Int(bytes[9]) << 8, 10)
             : (Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24, 12)
         guard headerStart + headerLength <= bytes.count,

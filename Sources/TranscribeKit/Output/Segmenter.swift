@@ -67,7 +67,8 @@ public struct Segmenter: Sendable, Equatable {
                 let length = milliseconds(word.end) - milliseconds(words[first].start)
                 var widened = layout
                 widened.append(word.text)
-                if gap >= milliseconds(pause) || length > milliseconds(maximumDuration) || widened.lines > maximumLines {
+                if gap >= milliseconds(pause) || length > milliseconds(maximumDuration) || widened.lines > maximumLines
+                {
                     segments.append(TranscriptSegment(id: segments.count, wordRange: first..<index, of: transcript))
                     first = index
                     layout = LineLayout(width: maximumLineLength)

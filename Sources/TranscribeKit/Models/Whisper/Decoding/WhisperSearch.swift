@@ -1,0 +1,284 @@
+import Foundation
+
+/// How Whisper decodes: task, language, search and the reference algorithm's thresholds.
+/// The defaults are faster-whisper's (beam search of 5, timestamps, previous text as prompt).
+public struct WhisperDecodingOptions: Sendable, Equatable {
+    public enum Task: String, Sendable, CaseIterable { case transcribe, translate }
+
+    public var task = Task.transcribe
+    /// A language code (`"en"`, `"de"`); nil: detected from the first window (multilingual models).
+    public var language: String?
+    /// Beams; 1 is greedy decoding.
+    public var beamSize = 5
+    /// Finished candidates collected before a beam search stops: `beamSize * patience`.
+    public var patience = 1.0
+    /// nil: candidates are ranked by log-probability per token; else by Google NMT's length penalty.
+    public var lengthPenalty: Double?
+    /// Emit segment timestamps (and cut long recordings at them).
+    public var timestamps = true
+    /// Seconds the first timestamp of a window may be at most.
+    public var maxInitialTimestamp = 1.0
+    /// Forbid a lone space or the end of text as a window's first token.
+    public var suppressBlank = true
+    /// Also forbid the task, language-model and no-speech control tokens, as the reference does.
+    public var suppressControlTokens = true
+    /// Tokens sampled per window at most; nil: half the decoder's positions (224).
+    public var sampleLength: Int?
+    /// Prompt each window with the text of the previous ones.
+    public var conditionOnPreviousText = true
+    /// A window whose no-speech probability is above this, and whose average log-probability is
+    /// below `logProbThreshold`, is silence: its text is dropped.
+    public var noSpeechThreshold: Double? = 0.6
+    public var logProbThreshold: Double? = -1.0
+    /// A window whose text compresses better than this (a decoder stuck in a loop), or whose
+    /// average log-probability is below `logProbThreshold`, is decoded again at the next of
+    /// `temperatures`, by sampling `bestOf` candidates (seeded: the same input gives the same text).
+    public var compressionRatioThreshold: Double? = 2.4
+    public var temperatures: [Double] = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    public var bestOf = 5
+    /// How a window shorter than 30 s is filled. Zero frames, as faster-whisper and transformers'
+    /// long-form path do: a short input's log-mel is then exactly transformers'.
+    public var padding = WindowPadding.features
+    /// A window whose samples all lie within ±`silencePeak` (digital silence, or dither at most a
+    /// few steps of 16 bits) is skipped without being decoded. The reference decodes it, and
+    /// tiny.en then hears "You" in 3 s of zeros (faster-whisper too: no-speech probability 0.95,
+    /// average log-probability -0.97, just above the -1 that would drop it). nil: decode every
+    /// window, as the reference does. 10^-4 is -80 dBFS, far below any recording's noise floor.
+    public var silencePeak: Float? = 1e-4
+
+    public enum WindowPadding: String, Sendable, CaseIterable {
+        /// With silence, before the log-mel: as WhisperFeatureExtractor and openai-whisper do.
+        case audio
+        /// With zeros, after the log-mel: as faster-whisper (and transformers' long-form path) do.
+        case features
+    }
+
+    public init() {}
+}
+
+/// What one 30 s window decoded to.
+struct WhisperWindowResult: Sendable {
+    /// The sampled tokens, without the prompt and the end of text.
+    var tokens: [Int]
+    /// Each sampled token's log-probability under the filtered distribution it was chosen from.
+    var tokenLogProbs: [Float]
+    /// The sum of the tokens' log-probabilities, the end of text's included.
+    var sumLogProb: Double
+    /// `sumLogProb / (tokens + 1)`.
+    var averageLogProb: Double { sumLogProb / Double(tokens.count + 1) }
+    /// The probability of `<|nospeech|>` right after `<|startoftranscript|>`.
+    var noSpeechProb: Double
+    /// 0 for greedy and beam search; the sampling temperature of a fallback.
+    var temperature = 0.0
+}
+
+/// Greedy and beam search over one window, as Whisper's reference decoder does them.
+/// https://github.com/openai/whisper/blob/main/whisper/decoding.py (`GreedyDecoder`, `BeamSearchDecoder`)
+struct WhisperWindowDecoder: Sendable {
+    let model: WhisperForConditionalGeneration
+    let tokens: WhisperSpecialTokens
+    let filter: WhisperLogitFilter
+    let beamSize: Int
+    let patience: Double
+    let lengthPenalty: Double?
+    let sampleLength: Int
+
+    /// Decodes one window's encoder states after `prompt`, whose `<|startoftranscript|>` is at
+    /// `sotIndex`: by greedy or beam search at temperature 0, else by sampling `bestOf`
+    /// candidates with `generator` and keeping the likeliest.
+    func decode(
+        encoded: Matrix, prompt: [Int], sotIndex: Int,
+        temperature: Double = 0, bestOf: Int = 1, generator: inout SplitMix64
+    ) -> WhisperWindowResult {
+        let decoder = model.decoder
+        let cross = model.crossStates(encoded)
+        var caches = [model.emptyCache()]
+        let hidden = decoder([prompt], caches: &caches, cross: cross)
+        let firstLogits = decoder.logits(rows(hidden, [sotIndex, prompt.count - 1]))
+        let noSpeechProb = tokens.noSpeech.map { Double(exp(logSoftmax(Array(firstLogits.row(0)))[$0])) } ?? 0
+        // Stop at sampleLength tokens, or where the decoder runs out of positions.
+        let limit = min(sampleLength, decoder.maxPositions - prompt.count)
+        let step = Step(decoder: decoder, cross: cross)
+        let first = Array(firstLogits.row(1))
+        var result: WhisperWindowResult
+        if temperature > 0 {
+            result = sample(
+                first: first, caches: caches, limit: limit, step: step,
+                temperature: temperature, candidates: max(1, bestOf), generator: &generator)
+        } else if beamSize > 1 {
+            result = beamSearch(first: first, caches: caches, limit: limit, step: step)
+        } else {
+            result = greedy(first: first, caches: caches, limit: limit, step: step)
+        }
+        result.noSpeechProb = noSpeechProb
+        result.temperature = temperature
+        return result
+    }
+
+    /// Runs new tokens through the decoder and returns each sequence's next-token logits.
+    struct Step {
+        let decoder: WhisperDecoder
+        let cross: WhisperCrossStates
+
+        func callAsFunction(_ tokens: [Int], _ caches: inout [WhisperDecoderCache]) -> Matrix {
+            decoder.logits(decoder(tokens.map { [$0] }, caches: &caches, cross: cross))
+        }
+    }
+
+    private func greedy(first: [Float], caches: [WhisperDecoderCache], limit: Int, step: Step) -> WhisperWindowResult {
+        var caches = caches
+        var logits = first
+        var sampled: [Int] = [], logProbs: [Float] = []
+        var sum = 0.0
+        while true {
+            filter.apply(&logits, sampled: sampled[...])
+            let distribution = logSoftmax(logits)
+            let token = argmax(distribution)
+            sum += Double(distribution[token])
+            if token == tokens.endOfText { break }
+            sampled.append(token)
+            logProbs.append(distribution[token])
+            if sampled.count >= limit { break }
+            logits = Array(step([token], &caches).row(0))
+        }
+        return WhisperWindowResult(tokens: sampled, tokenLogProbs: logProbs, sumLogProb: sum, noSpeechProb: 0)
+    }
+
+    /// `candidates` sequences sampled at `temperature`, run together; the one with the best
+    /// ranking score wins.
+    private func sample(
+        first: [Float], caches: [WhisperDecoderCache], limit: Int, step: Step,
+        temperature: Double, candidates: Int, generator: inout SplitMix64
+    ) -> WhisperWindowResult {
+        var sequences = Array(repeating: Hypothesis(), count: candidates)
+        var active = Array(0..<candidates)
+        var caches = Array(repeating: caches[0], count: candidates)
+        var logits = Matrix(
+            rows: candidates, cols: first.count, data: Array((0..<candidates).map { _ in first }.joined()))
+        while !active.isEmpty {
+            var next: [Int] = [], tokensIn: [Int] = []
+            for (row, index) in active.enumerated() {
+                var values = Array(logits.row(row))
+                filter.apply(&values, sampled: sequences[index].tokens[...])
+                let distribution = logSoftmax(values)
+                let token = sampleToken(distribution, temperature: temperature, generator: &generator)
+                sequences[index].tokens.append(token)
+                sequences[index].logProbs.append(distribution[token])
+                sequences[index].score += Double(distribution[token])
+                if token != tokens.endOfText && sequences[index].tokens.count < limit {
+                    next.append(index)
+                    tokensIn.append(token)
+                }
+            }
+            active = next
+            guard !active.isEmpty else { break }
+            var activeCaches = active.map { caches[$0] }
+            logits = step(tokensIn, &activeCaches)
+            for (position, index) in active.enumerated() { caches[index] = activeCaches[position] }
+        }
+        return best(of: sequences)
+    }
+
+    /// Draws a token from `softmax(logProbs / temperature)`.
+    private func sampleToken(_ logProbs: [Float], temperature: Double, generator: inout SplitMix64) -> Int {
+        let scaled = logProbs.map { Double($0) / temperature }
+        let maximum = scaled.max() ?? 0
+        let weights = scaled.map { $0.isFinite ? exp($0 - maximum) : 0 }
+        var target = generator.nextUnit() * weights.reduce(0, +)
+        for (token, weight) in weights.enumerated() where weight > 0 {
+            target -= weight
+            if target <= 0 { return token }
+        }
+        return argmax(logProbs)
+    }
+
+    /// The finished candidate with the best ranking score, its end of text removed.
+    private func best(of candidates: [Hypothesis]) -> WhisperWindowResult {
+        let best =
+            candidates.enumerated().max { lhs, rhs in
+                let (l, r) = (rankingScore(lhs.element), rankingScore(rhs.element))
+                return l != r ? l < r : lhs.offset > rhs.offset
+            }?.element ?? Hypothesis()
+        var chosen = best
+        if chosen.tokens.last == tokens.endOfText {
+            chosen.tokens.removeLast()
+            chosen.logProbs.removeLast()
+        }
+        return WhisperWindowResult(
+            tokens: chosen.tokens, tokenLogProbs: chosen.logProbs, sumLogProb: chosen.score, noSpeechProb: 0)
+    }
+
+    /// A sequence of the beam search: its sampled tokens, their log-probabilities and their sum.
+    private struct Hypothesis {
+        var tokens: [Int] = []
+        var logProbs: [Float] = []
+        var score = 0.0
+    }
+
+    private func beamSearch(first: [Float], caches: [WhisperDecoderCache], limit: Int, step: Step)
+        -> WhisperWindowResult
+    {
+        let maxCandidates = max(1, Int((Double(beamSize) * patience).rounded()))
+        var beams = [Hypothesis()]
+        var caches = caches
+        var logits = Matrix(rows: 1, cols: first.count, data: first)
+        var finished: [Hypothesis] = []
+        for _ in 0..<max(limit, 1) {
+            // Every beam's best beamSize + 1 continuations, ranked together.
+            var candidates: [(hypothesis: Hypothesis, source: Int)] = []
+            for (index, beam) in beams.enumerated() {
+                var row = Array(logits.row(index))
+                filter.apply(&row, sampled: beam.tokens[...])
+                let distribution = logSoftmax(row)
+                for token in topK(distribution, beamSize + 1) {
+                    var next = beam
+                    next.tokens.append(token)
+                    next.logProbs.append(distribution[token])
+                    next.score += Double(distribution[token])
+                    candidates.append((next, index))
+                }
+            }
+            // A stable sort keeps the reference's order among equal scores.
+            let ranked = candidates.enumerated().sorted {
+                $0.element.hypothesis.score != $1.element.hypothesis.score
+                    ? $0.element.hypothesis.score > $1.element.hypothesis.score : $0.offset < $1.offset
+            }.map(\.element)
+            var nextBeams: [Hypothesis] = [], sources: [Int] = []
+            var newlyFinished: [Hypothesis] = []
+            for candidate in ranked {
+                if candidate.hypothesis.tokens.last == tokens.endOfText {
+                    newlyFinished.append(candidate.hypothesis)
+                } else {
+                    nextBeams.append(candidate.hypothesis)
+                    sources.append(candidate.source)
+                    if nextBeams.count == beamSize { break }
+                }
+            }
+            for hypothesis in newlyFinished where finished.count < maxCandidates { finished.append(hypothesis) }
+            beams = nextBeams
+            if finished.count >= maxCandidates || beams.isEmpty || beams[0].tokens.count >= limit { break }
+            caches = sources.map { caches[$0] }
+            logits = step(beams.map { $0.tokens.last! }, &caches)
+        }
+        // Too few finished: the best unfinished ones count as ended here.
+        if finished.count < beamSize {
+            for beam in beams.sorted(by: { $0.score > $1.score }) {
+                finished.append(beam)
+                if finished.count >= beamSize { break }
+            }
+        }
+        return best(of: finished)
+    }
+
+    /// Log-probability per token, or with Google NMT's length penalty.
+    private func rankingScore(_ hypothesis: Hypothesis) -> Double {
+        let length = Double(hypothesis.tokens.filter { $0 != tokens.endOfText }.count)
+        let penalty = lengthPenalty.map { pow((5 + length) / 6, $0) } ?? length
+        return penalty > 0 ? hypothesis.score / penalty : hypothesis.score
+    }
+}
+
+/// The given rows of `matrix`, in order.
+func rows(_ matrix: Matrix, _ indices: [Int]) -> Matrix {
+    Matrix(rows: indices.count, cols: matrix.cols, data: indices.flatMap { matrix.row($0) })
+}

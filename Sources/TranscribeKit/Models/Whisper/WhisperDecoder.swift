@@ -1,0 +1,156 @@
+/// Whisper's text decoder: token and learned position embeddings, pre-norm layers with causal
+/// self-attention (cached) and cross-attention to the encoder, a final layer norm, and logits
+/// from the token embedding (tied) or `proj_out`.
+/// https://github.com/huggingface/transformers/blob/main/src/transformers/models/whisper/modeling_whisper.py (`WhisperDecoder`)
+struct WhisperDecoder: Sendable {
+    /// `embed_tokens.weight`: `(vocab_size, d_model)`.
+    let embedTokens: Tensor
+    /// `embed_positions.weight`: `(max_target_positions, d_model)`.
+    let embedPositions: Tensor
+    let layers: [WhisperDecoderLayer]
+    let layerNorm: LayerNorm
+    /// `proj_out.weight` where the checkpoint stores it; tied to `embedTokens` otherwise.
+    let projOut: Tensor
+    /// `sqrt(d_model)` with `scale_embedding`, else 1.
+    let embedScale: Float
+
+    init(_ weights: WeightStore, _ prefix: String, projOutKey: String, config: WhisperConfig) throws {
+        let d = config.dModel
+        embedTokens = try weights("\(prefix).embed_tokens.weight", shape: [config.vocabSize, d])
+        embedPositions = try weights("\(prefix).embed_positions.weight", shape: [config.maxTargetPositions, d])
+        layers = try (0..<config.decoderLayers).map {
+            try WhisperDecoderLayer(weights, "\(prefix).layers.\($0)", config: config)
+        }
+        layerNorm = try LayerNorm(weights, "\(prefix).layer_norm", size: d, eps: torchNormEps)
+        projOut = weights.contains(projOutKey) ? try weights(projOutKey, shape: [config.vocabSize, d]) : embedTokens
+        embedScale = config.scaleEmbedding ? Float(d).squareRoot() : 1
+    }
+
+    var dModel: Int { embedTokens.shape[1] }
+    var maxPositions: Int { embedPositions.shape[0] }
+
+    /// Each layer's cross-attention keys and values for `encoded`, computed once per window.
+    func crossStates(_ encoded: Matrix) -> WhisperCrossStates {
+        WhisperCrossStates(
+            keys: layers.map { $0.encoderAttn.kProj(encoded) },
+            values: layers.map { $0.encoderAttn.vProj(encoded) })
+    }
+
+    /// Runs `tokens[s]`, the new tokens of sequence `s`, after the ones `caches[s]` holds, and
+    /// appends them to it. Returns the final hidden states of all new tokens, sequence after
+    /// sequence: `(sum of tokens[s].count, d_model)`. Positions past `maxPositions` are the
+    /// caller's to avoid.
+    func callAsFunction(_ tokens: [[Int]], caches: inout [WhisperDecoderCache], cross: WhisperCrossStates) -> Matrix {
+        let d = dModel
+        let rows = tokens.reduce(0) { $0 + $1.count }
+        var h = Matrix(zeros: rows, d)
+        var row = 0
+        for (sequence, ids) in tokens.enumerated() {
+            for (offset, id) in ids.enumerated() {
+                let position = caches[sequence].length + offset
+                let token = embedTokens.pointer + id * d
+                let place = embedPositions.pointer + position * d
+                for c in 0..<d { h[row, c] = token[c] * embedScale + place[c] }
+                row += 1
+            }
+        }
+        let counts = tokens.map(\.count)
+        for (index, layer) in layers.enumerated() {
+            h = layer(
+                h, counts: counts, caches: &caches, layer: index, crossKeys: cross.keys[index],
+                crossValues: cross.values[index])
+        }
+        for sequence in caches.indices { caches[sequence].length += counts[sequence] }
+        return layerNorm(h)
+    }
+
+    /// `(rows, d_model)` -> `(rows, vocab_size)` logits.
+    func logits(_ hidden: Matrix) -> Matrix { linear(hidden, weight: projOut, bias: nil) }
+}
+
+/// The keys and values one sequence's decoder self-attention has seen: per layer,
+/// `(length, d_model)` row-major.
+public struct WhisperDecoderCache: Sendable {
+    var keys: [[Float]]
+    var values: [[Float]]
+    /// Tokens run so far.
+    public internal(set) var length = 0
+
+    init(layers: Int) {
+        keys = Array(repeating: [], count: layers)
+        values = Array(repeating: [], count: layers)
+    }
+}
+
+/// Each decoder layer's cross-attention keys and values: `(encoder frames, d_model)`.
+struct WhisperCrossStates: Sendable {
+    let keys: [Matrix]
+    let values: [Matrix]
+}
+
+/// `WhisperDecoderLayer`: causal self-attention, cross-attention to the encoder and a feed-forward
+/// block, each pre-normed with a residual connection.
+struct WhisperDecoderLayer: Sendable {
+    let selfAttn: MultiHeadAttention
+    let selfAttnLayerNorm: LayerNorm
+    let encoderAttn: MultiHeadAttention
+    let encoderAttnLayerNorm: LayerNorm
+    let feedForward: WhisperFeedForward
+    let finalLayerNorm: LayerNorm
+
+    init(_ weights: WeightStore, _ prefix: String, config: WhisperConfig) throws {
+        let (d, heads) = (config.dModel, config.decoderAttentionHeads)
+        selfAttn = try MultiHeadAttention(weights, "\(prefix).self_attn", dModel: d, heads: heads, keyBias: false)
+        selfAttnLayerNorm = try LayerNorm(weights, "\(prefix).self_attn_layer_norm", size: d, eps: torchNormEps)
+        encoderAttn = try MultiHeadAttention(weights, "\(prefix).encoder_attn", dModel: d, heads: heads, keyBias: false)
+        encoderAttnLayerNorm = try LayerNorm(weights, "\(prefix).encoder_attn_layer_norm", size: d, eps: torchNormEps)
+        feedForward = try WhisperFeedForward(
+            weights, prefix, dModel: d, ffnDim: config.decoderFfnDim, activation: config.activationFunction)
+        finalLayerNorm = try LayerNorm(weights, "\(prefix).final_layer_norm", size: d, eps: torchNormEps)
+    }
+
+    /// `x` holds `counts[s]` new rows of each sequence `s` in turn: `(sum counts, d_model)`.
+    func callAsFunction(
+        _ x: Matrix, counts: [Int], caches: inout [WhisperDecoderCache], layer: Int,
+        crossKeys: Matrix, crossValues: Matrix
+    ) -> Matrix {
+        var h = x
+        h += selfAttention(selfAttnLayerNorm(x), counts: counts, caches: &caches, layer: layer)
+        let crossQueries = encoderAttn.qProj(encoderAttnLayerNorm(h))
+        h += encoderAttn.outProj(
+            multiHeadAttention(q: crossQueries, k: crossKeys, v: crossValues, heads: encoderAttn.numHeads))
+        h += feedForward(finalLayerNorm(h))
+        return h
+    }
+
+    /// Each sequence's new rows attend to its cached rows and, causally, to each other.
+    private func selfAttention(_ x: Matrix, counts: [Int], caches: inout [WhisperDecoderCache], layer: Int) -> Matrix {
+        let d = x.cols
+        let q = selfAttn.qProj(x), k = selfAttn.kProj(x), v = selfAttn.vProj(x)
+        var context = Matrix(zeros: x.rows, d)
+        var first = 0
+        for (sequence, count) in counts.enumerated() where count > 0 {
+            let rows = (first * d)..<((first + count) * d)
+            let past = caches[sequence].keys[layer].count / d
+            caches[sequence].keys[layer] += k.data[rows]
+            caches[sequence].values[layer] += v.data[rows]
+            let keys = caches[sequence].keys[layer], values = caches[sequence].values[layer]
+            q.data.withUnsafeBufferPointer { q in
+                keys.withUnsafeBufferPointer { keys in
+                    values.withUnsafeBufferPointer { values in
+                        context.data.withUnsafeMutableBufferPointer { context in
+                            // (count, d) new queries over (past + count, d) keys
+                            multiHeadAttention(
+                                q: q.baseAddress! + first * d, k: keys.baseAddress!, v: values.baseAddress!,
+                                context: context.baseAddress! + first * d,
+                                queries: count, keys: past + count, width: d, heads: selfAttn.numHeads,
+                                causalOffset: past)
+                        }
+                    }
+                }
+            }
+            first += count
+        }
+        return selfAttn.outProj(context)
+    }
+}

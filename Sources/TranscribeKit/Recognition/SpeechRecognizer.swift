@@ -1,0 +1,31 @@
+import Foundation
+
+/// A loaded model of any family: audio stream in, recognition out. What the command line and the
+/// memory check need to know of a family is a requirement here, never a check of its type.
+public protocol SpeechRecognizer: Sendable {
+    var directory: ModelDirectory { get }
+    var family: ModelFamily { get }
+    /// The rate the model takes its samples at.
+    var sampleRate: Int { get }
+    /// Whether `recognize` fills `emissions`.
+    var hasEmissions: Bool { get }
+    /// Windows of one input computed at once over `threads` threads.
+    func windowsAtOnce(threads: Int) -> Int
+    /// Bytes of the largest activation of one full window, for the memory estimate.
+    var largestActivationBytes: Int { get }
+    /// Transcribes `stream`; `keepingEmissions` keeps the CTC log-probabilities, which otherwise
+    /// are dropped window by window.
+    func recognize(stream: AudioStream, keepingEmissions: Bool) throws -> Recognition
+}
+
+/// What one input became, whichever model family heard it: what the writers print.
+public struct Recognition: Sendable {
+    public let transcript: TimedTranscript
+    /// The model's own segments as ranges of `transcript.words` (Whisper's timestamps); nil
+    /// where the writers cut segments themselves (CTC).
+    public let segmentWords: [Range<Int>]?
+    /// `(frames, vocab)` CTC log-probabilities for `--emissions`; nil for Whisper.
+    public let emissions: Matrix?
+
+    public var duration: Double { transcript.duration }
+}

@@ -1,0 +1,104 @@
+import COpenBLAS
+
+/// The one door to OpenBLAS: matrix products of row-major Float matrices.
+///
+/// OpenBLAS runs single-threaded; the work is split over threads here (`Parallel`), so that
+/// products, elementwise work and attention heads share one set of threads and no OpenBLAS
+/// worker spins while the other core is busy with something else.
+public enum BLAS {
+    /// Uses `count` threads for products and elementwise work from now on.
+    public static func setThreads(_ count: Int) {
+        _ = singleThreadedKernels
+        Parallel.threads = count
+    }
+
+    private static let singleThreadedKernels: Void = openblas_set_num_threads(1)
+
+    /// `c[m, n] = alpha * a[m, k] @ op(b) + beta * c` on the calling thread, where `op(b)` is `b^T`
+    /// for a `(n, k)` weight (PyTorch's layout) or `b` for a `(k, n)` matrix. Leading dimensions
+    /// are row strides.
+    @inline(__always)
+    static func gemm(
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
+        c: UnsafeMutablePointer<Float>, ldc: Int,
+        alpha: Float = 1, beta: Float = 0
+    ) {
+        _ = singleThreadedKernels
+        // cblas_sgemm refuses shorter strides with a message and computes nothing.
+        precondition(lda >= k && ldb >= (transposeB ? k : n) && ldc >= n, "gemm: a row stride is shorter than its row")
+        guard m > 0, n > 0 else { return }
+        guard k > 0 else {
+            // An empty sum: only the beta term remains.
+            for row in 0..<m { for col in 0..<n { c[row * ldc + col] *= beta } }
+            return
+        }
+        cblas_sgemm(
+            CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+            Int32(m), Int32(n), Int32(k),
+            alpha, a, Int32(lda), b, Int32(ldb),
+            beta, c, Int32(ldc))
+    }
+
+    /// `gemm` over all threads. The product is cut into pieces that depend on the shapes only,
+    /// never on the thread count, and each piece is one sgemm, so every output value is the same
+    /// sum in the same order for any number of threads. A piece packs its part of one operand and
+    /// all of the other, so the cut goes across the larger one (rows of `a` when `m >= n`, else
+    /// columns of `b`) and only the smaller is packed again. Two pieces, or more for big products
+    /// (about 2^31 multiply-adds each, an even count), on multiples of 16 rows or columns; one for
+    /// a product too small to be worth a second thread (under 2^19 multiply-adds).
+    static func parallelGemm(
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
+        c: UnsafeMutablePointer<Float>, ldc: Int,
+        alpha: Float = 1, beta: Float = 0
+    ) {
+        let work = Double(m) * Double(n) * Double(k)
+        let cutRows = m >= n
+        let size = cutRows ? m : n
+        let pieces = work < Double(1 << 19) ? 1 : min(2 * Int((work / Double(1 << 32)).rounded(.up)), size / 16)
+        func edge(_ piece: Int) -> Int { piece == pieces ? size : (size * piece / pieces) / 16 * 16 }
+        Parallel.forEach(max(1, pieces), grain: 1) { range in
+            for piece in range {
+                let (first, last) = pieces <= 1 ? (0, size) : (edge(piece), edge(piece + 1))
+                if cutRows {
+                    gemm(
+                        m: last - first, n: n, k: k, a: a + first * lda, lda: lda,
+                        b: b, ldb: ldb, transposeB: transposeB,
+                        c: c + first * ldc, ldc: ldc, alpha: alpha, beta: beta)
+                } else {
+                    gemm(
+                        m: m, n: last - first, k: k, a: a, lda: lda,
+                        b: transposeB ? b + first * ldb : b + first, ldb: ldb, transposeB: transposeB,
+                        c: c + first, ldc: ldc, alpha: alpha, beta: beta)
+                }
+            }
+        }
+    }
+}
+
+/// `y = x @ weight^T + bias` with a PyTorch `(out, in)` weight: a `nn.Linear`.
+public func linear(_ x: Matrix, weight: Tensor, bias: Tensor?) -> Matrix {
+    let outFeatures = weight.shape[0]
+    precondition(weight.shape[1] == x.cols, "linear: input has \(x.cols) features, weight expects \(weight.shape[1])")
+    var y = Matrix(zeros: x.rows, outFeatures)
+    guard x.rows > 0 else { return y }
+    y.data.withUnsafeMutableBufferPointer { out in
+        if let bias {
+            for row in 0..<x.rows {
+                (out.baseAddress! + row * outFeatures).update(from: bias.pointer, count: outFeatures)
+            }
+        }
+        x.data.withUnsafeBufferPointer { input in
+            BLAS.parallelGemm(
+                m: x.rows, n: outFeatures, k: x.cols,
+                a: input.baseAddress!, lda: x.cols,
+                b: weight.pointer, ldb: x.cols, transposeB: true,
+                c: out.baseAddress!, ldc: outFeatures,
+                beta: bias == nil ? 0 : 1)
+        }
+    }
+    return y
+}

@@ -1,0 +1,87 @@
+import ArgumentParser
+import TranscribeKit
+
+/// Which audio to read: files, a list of them, this machine's share of a list.
+struct InputArguments: ParsableArguments {
+    @Argument(help: ArgumentHelp("Audio files to transcribe; '-' reads one from standard input.", valueName: "file"))
+    var files: [String] = []
+
+    @Option(
+        name: .long, help: ArgumentHelp("Read input paths from a file, one per line ('-': stdin).", valueName: "path"))
+    var filesFrom: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Take every n-th input starting at the k-th (0-based), to split one list over n machines.", valueName: "k/n"
+        ))
+    var shard: String?
+
+    @Flag(name: .long, help: "With --output-dir, skip inputs whose output file exists (resume a run).")
+    var skipExisting = false
+}
+
+/// What is written, and where.
+struct OutputArguments: ParsableArguments {
+    @Option(name: [.customShort("f"), .long], help: "Output format.")
+    var format: OutputFormat = .txt
+
+    @Option(
+        name: [.customShort("o"), .long],
+        help: ArgumentHelp(
+            "Write one file per input, <dir>/<stem>.<format>, each atomically; nothing on stdout.", valueName: "dir"))
+    var outputDir: String?
+
+    @Option(name: .customLong("case"), help: "Letter case of the text, for models that emit upper case only.")
+    var textCase: TextCase?
+
+    @Flag(name: .long, help: "With --format json, add each word's character timings.")
+    var characters = false
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "CTC models: also write <dir>/<stem>.npy per input: float32 log-probabilities, shape (frames, vocab).",
+            valueName: "dir"))
+    var emissions: String?
+}
+
+/// Which checkpoint runs.
+struct ModelArguments: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Model directory in Hugging Face layout.", valueName: "dir"))
+    var model: String?
+}
+
+/// How a Whisper model decodes; a CTC model ignores these.
+struct WhisperArguments: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The spoken language, e.g. en, de (default: detected by multilingual models).", valueName: "code"))
+    var language: String?
+
+    @Option(name: .long, help: "Transcribe, or translate into English (multilingual models).")
+    var task: WhisperDecodingOptions.Task = .transcribe
+
+    @Option(name: .long, help: ArgumentHelp("Beams of the beam search; 1 decodes greedily.", valueName: "n"))
+    var beamSize = 5
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Fill a window shorter than 30 s with zero frames after the log-mel (features: faster-whisper, "
+                + "transformers' long-form) or with silence before it (audio: WhisperFeatureExtractor, openai-whisper).",
+            valueName: "features|audio"))
+    var padding: WhisperDecodingOptions.WindowPadding = .features
+}
+
+/// How the work is spread over the cores.
+struct PerformanceArguments: ParsableArguments {
+    @Option(name: [.customShort("j"), .long], help: "Files transcribed at once, sharing one loaded model.")
+    var jobs = 1
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Threads for the matrix work (default: all cores, shared between jobs).", valueName: "n"))
+    var threads: Int?
+}

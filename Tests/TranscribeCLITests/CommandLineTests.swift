@@ -1,0 +1,162 @@
+import Foundation
+import Testing
+
+@testable import TranscribeKit
+import TestSupport
+
+@Suite struct CommandLineTests {
+    static let model = Fixtures.models.appendingPathComponent("base-postnorm-f32").path
+
+    func reference(_ clip: String) throws -> String {
+        struct Entry: Decodable { let transcript_ctc: String }
+        let url = URL(fileURLWithPath: Self.model).appendingPathComponent("reference/transcripts.json")
+        return try #require(try JSONDecoder().decode([String: Entry].self, from: Data(contentsOf: url))[clip])
+            .transcript_ctc
+    }
+
+    @Test func printsTheTranscript() throws {
+        let clip = try #require(Fixtures.clipNames.first)
+        let run = try Run(["--model", Self.model, Fixtures.clip(clip)])
+        #expect(run.status == 0)
+        #expect(run.stdout == (try reference(clip)) + "\n")
+        #expect(run.stderr == "")
+    }
+
+    @Test func takesTheModelFromTheEnvironment() throws {
+        let clip = try #require(Fixtures.clipNames.first)
+        let run = try Run([Fixtures.clip(clip)], environment: ["TRANSCRIBE_MODEL": Self.model])
+        #expect(run.status == 0)
+        #expect(run.stdout == (try reference(clip)) + "\n")
+    }
+
+    @Test func keepsInputOrderAndGoesOnPastABrokenFile() throws {
+        let clips = Array(Fixtures.clipNames.prefix(2))
+        try #require(clips.count == 2)
+        let missing = "/nonexistent/missing.wav"
+        let run = try Run(["--model", Self.model, Fixtures.clip(clips[0]), missing, Fixtures.clip(clips[1])])
+        #expect(run.status == 1)
+        // Several inputs: each txt line says which input it is.
+        #expect(run.stdout == (try clips.map { Fixtures.clip($0) + "\t" + (try reference($0)) + "\n" }.joined()))
+        let lines = run.stderr.split(separator: "\n")
+        #expect(lines.count == 1)
+        #expect(lines.first?.hasPrefix("transcribe: \(missing): ") == true)
+    }
+
+    @Test func writesEmissionsThatMatchTheReference() throws {
+        let clip = try #require(Fixtures.clipNames.first)
+        try withTemporaryDirectory { directory in
+            let run = try Run(["--model", Self.model, "--emissions", directory.path + "/out", Fixtures.clip(clip)])
+            #expect(run.status == 0)
+            let written = try #require(
+                Npy.decode(Data(contentsOf: directory.appendingPathComponent("out/\(clip).npy"))))
+            let expected = try #require(
+                Npy.decode(
+                    Data(
+                        contentsOf: URL(fileURLWithPath: Self.model)
+                            .appendingPathComponent("reference/\(clip).logprobs.npy"))))
+            #expect(written.rows == expected.rows && written.cols == expected.cols)
+            let difference = zip(written.data, expected.data).map { abs($0 - $1) }.max() ?? .infinity
+            #expect(difference < 1e-3)
+        }
+    }
+
+    @Test func exitsWith3WhenTheModelCannotBeLoaded() throws {
+        let run = try Run(["--model", "/nonexistent/model", "a.wav"])
+        #expect(run.status == 3)
+        #expect(run.stdout == "")
+        #expect(run.stderr == "transcribe: /nonexistent/model: missing\n")
+    }
+
+    /// A copy of the binary outside the checkout, run in `directory`: it finds only the models
+    /// there (`./Models`) and under `$XDG_DATA_HOME`.
+    static func installedCopy(in directory: URL, _ arguments: String) throws -> Run {
+        try Run.shell(
+            "cp \"$TRANSCRIBE\" \"$DIR/transcribe\" && cd \"$DIR\" && ./transcribe \(arguments)",
+            environment: ["DIR": directory.path, "XDG_DATA_HOME": directory.path])
+    }
+
+    @Test func saysWhereItLookedWhenNoModelIsFound() throws {
+        try withTemporaryDirectory { home in
+            let run = try Self.installedCopy(in: home, "a.wav")
+            #expect(run.status == 3)
+            #expect(run.stderr.contains(home.path + "/transcribe/models/wav2vec2-base-960h"))
+            #expect(run.stderr.contains(home.path + "/transcribe/models/whisper-tiny.en"))
+            #expect(run.stderr.contains("scripts/setup.sh"))
+        }
+    }
+
+    @Test func takesTheFirstInstalledModelAndNamesIt() throws {
+        try withTemporaryDirectory { home in
+            let models = home.appendingPathComponent("Models")
+            try FileManager.default.createDirectory(at: models, withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(
+                at: models.appendingPathComponent("whisper-tiny.en"),
+                withDestinationURL: Fixtures.whisperModel("tiny-en"))
+            let clip = Fixtures.speech.appendingPathComponent("hello_world.wav").path
+            let whisperOnly = try Self.installedCopy(in: home, "'\(clip)'")
+            #expect(whisperOnly.status == 0)
+            #expect(
+                whisperOnly.stderr.hasPrefix("transcribe: model ./Models/whisper-tiny.en (whisper)\n")
+                    || whisperOnly.stderr.contains("Models/whisper-tiny.en (whisper)"))
+
+            try FileManager.default.createSymbolicLink(
+                at: models.appendingPathComponent("wav2vec2-base-960h"),
+                withDestinationURL: Fixtures.models.appendingPathComponent("base-postnorm-f32"))
+            let both = try Self.installedCopy(in: home, "'\(clip)'")
+            #expect(both.status == 0)
+            #expect(both.stderr.contains("Models/wav2vec2-base-960h (wav2vec2)"))
+            #expect(both.stdout == (try reference("hello_world")) + "\n")
+
+            let quiet = try Self.installedCopy(in: home, "-q '\(clip)'")
+            #expect(quiet.stderr == "")
+        }
+    }
+
+    @Test(arguments: [[], ["--threads", "0", "a.wav"], ["--no-such-flag", "a.wav"]])
+    func exitsWith2OnUsageErrors(_ arguments: [String]) throws {
+        let run = try Run(arguments)
+        #expect(run.status == 2)
+        #expect(run.stdout == "")
+        #expect(!run.stderr.isEmpty)
+    }
+
+    /// `transcribe` alone prints the whole help on stderr (a usage error: status 2, nothing on
+    /// stdout); an invocation with options but no input names what is missing in one line.
+    @Test func withNoArgumentsPrintsTheHelp() throws {
+        let bare = try Run([])
+        #expect(bare.status == 2)
+        #expect(bare.stdout == "")
+        #expect(bare.stderr == (try Run(["--help"])).stdout)
+
+        let noInput = try Run(["--quiet"])
+        #expect(noInput.status == 2)
+        #expect(
+            noInput.stderr.hasPrefix(
+                "Error: no input: name audio files, '-' for standard input, or --files-from PATH\n"))
+    }
+
+    /// The options come in sections, each option in the one it belongs to.
+    @Test func helpGroupsTheOptions() throws {
+        let help = try Run(["--help"]).stdout
+        let sections = ["INPUT:", "OUTPUT:", "MODEL:", "WHISPER DECODING:", "PERFORMANCE:", "OPTIONS:"]
+        let offsets = sections.map { help.range(of: "\n\($0)\n")?.lowerBound }
+        #expect(offsets.allSatisfy { $0 != nil }, "\(help)")
+        let starts = offsets.compactMap { $0 }
+        #expect(starts == starts.sorted())
+        func section(of option: String) -> String? {
+            guard let at = help.range(of: "  \(option) ")?.lowerBound else { return nil }
+            return zip(sections, starts).filter { $0.1 < at }.last?.0
+        }
+        #expect(section(of: "--files-from") == "INPUT:")
+        #expect(section(of: "--emissions") == "OUTPUT:")
+        #expect(section(of: "--model") == "MODEL:")
+        #expect(section(of: "--beam-size") == "WHISPER DECODING:")
+        #expect(section(of: "--threads") == "PERFORMANCE:")
+    }
+
+    @Test func helpShowsExamplesAndExitStatus() throws {
+        let run = try Run(["--help"])
+        #expect(run.status == 0)
+        #expect(run.stdout.contains("Examples:") && run.stdout.contains("Exit status:"))
+    }
+}
