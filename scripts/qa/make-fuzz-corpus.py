@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
-"""Seed corpora and dictionaries for the libFuzzer targets in Fuzz/ (see scripts/fuzz.sh).
+"""Seed corpora and dictionaries for the libFuzzer targets in Fuzz/ (see scripts/qa/fuzz.sh).
 
 Writes .fuzz/seeds/<Target>/ and .fuzz/dict/<Target>.dict (git-ignored) from the fixtures:
-Tests/Fixtures/models/* (safetensors, configs, vocabularies), Tests/Fixtures/whisper/models/*
+Tests/Fixtures/wav2vec2/models/* (safetensors, configs, vocabularies), Tests/Fixtures/whisper/models/*
 (configs, tokenizers), Tests/Fixtures/audio/*,
 Tests/Fixtures/speech/*.wav, the head of each clip in ../shared/samples when present, and small
 files in other containers made with sox. Every seed stays under the target's -max_len in fuzz.sh.
 
-Usage: python3 scripts/make-fuzz-corpus.py [OUTPUT_DIR]      (default: .fuzz)
+Usage: python3 scripts/qa/make-fuzz-corpus.py [OUTPUT_DIR]      (default: .fuzz)
 Needs numpy; sox for the extra audio containers (skipped without it).
 """
 
@@ -22,10 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "Tests" / "Fixtures"
 SAMPLES = ROOT.parent / "shared" / "samples"
-MAX_LEN = {  # keep in step with scripts/fuzz.sh
+MAX_LEN = {  # keep in step with scripts/qa/fuzz.sh
     "FuzzSafeTensors": 131072,
     "FuzzConfig": 8192,
     "FuzzVocabulary": 8192,
@@ -72,7 +72,7 @@ def safetensors_seeds(corpus: Path) -> None:
     add(corpus, safetensors({"scalar": ("F32", [], b"\0\0\x80?"), "empty": ("F32", [0, 5], b"")}), target)
     add(corpus, safetensors({}), target)
     # Every fixture checkpoint, and for each the first few tensors on their own (small, whole files).
-    for model in sorted((FIXTURES / "models").glob("*/model.safetensors")):
+    for model in sorted((FIXTURES / "wav2vec2" / "models").glob("*/model.safetensors")):
         raw = model.read_bytes()
         if len(raw) <= MAX_LEN[target]:
             add(corpus, raw, target)
@@ -91,9 +91,9 @@ def safetensors_seeds(corpus: Path) -> None:
 def config_seeds(corpus: Path) -> None:
     target = "FuzzConfig"
     for name in ["config.json", "preprocessor_config.json"]:
-        for path in sorted((FIXTURES / "models").glob(f"*/{name}")):
+        for path in sorted((FIXTURES / "wav2vec2" / "models").glob(f"*/{name}")):
             add(corpus, path.read_bytes(), target)
-    base = json.loads(next((FIXTURES / "models").glob("*/config.json")).read_text())
+    base = json.loads(next((FIXTURES / "wav2vec2" / "models").glob("*/config.json")).read_text())
     for field, value in [
         ("conv_stride", [5, 2, 2, 2, 2, 2, 2]),
         ("conv_kernel", [10, 3, 3, 3, 3, 2, 2]),
@@ -110,7 +110,7 @@ def config_seeds(corpus: Path) -> None:
 
 def vocabulary_seeds(corpus: Path) -> None:
     target = "FuzzVocabulary"
-    for vocab in sorted((FIXTURES / "models").glob("*/vocab.json")):
+    for vocab in sorted((FIXTURES / "wav2vec2" / "models").glob("*/vocab.json")):
         tokenizer = vocab.with_name("tokenizer_config.json")
         add(corpus, vocab.read_bytes(), target)
         if tokenizer.exists():
@@ -177,7 +177,7 @@ def whisper_tokenizer_seeds(corpus: Path) -> None:
 def dictionaries(directory: Path) -> None:
     """JSON keys and values the parsers look for, and the audio containers' magic numbers."""
     keys = set()
-    for path in [*(FIXTURES / "models").glob("*/*.json"), *(FIXTURES / "whisper" / "models").glob("*/*config.json")]:
+    for path in [*(FIXTURES / "wav2vec2" / "models").glob("*/*.json"), *(FIXTURES / "whisper" / "models").glob("*/*config.json")]:
         value = json.loads(path.read_text())
         if isinstance(value, dict) and path.name != "vocab.json":
             keys.update(value)

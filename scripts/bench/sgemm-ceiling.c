@@ -1,11 +1,11 @@
 /*
  * The float32 matrix-product ceiling of this machine's OpenBLAS: the best GFLOP/s cblas_sgemm reaches on
  * the shapes a Wav2Vec2-base forward pass is made of, (frames, K) @ (K, N) with frames ~ 1000 and
- * K, N in {768, 2304, 3072}.  scripts/benchmark.py compares transcribe's achieved GFLOP/s with this.
+ * K, N in {768, 2304, 3072}.  scripts/bench/benchmark.py compares transcribe's achieved GFLOP/s with this.
  *
- * Build and run (scripts/benchmark.py does this itself, into bench-out/):
+ * Build and run (scripts/bench/benchmark.py does this itself, into bench-out/):
  *
- *     gcc -O2 scripts/sgemm-ceiling.c -o bench-out/sgemm-ceiling $(pkg-config --cflags --libs openblas)
+ *     gcc -O2 scripts/bench/sgemm-ceiling.c -o bench-out/sgemm-ceiling $(pkg-config --cflags --libs openblas)
  *     bench-out/sgemm-ceiling [THREADS] [SECONDS_PER_SHAPE]      # defaults: 2 threads, 0.5 s
  *
  * Output: one line per shape, `sgemm M N K layout PEAK MEDIAN` (GFLOP/s of its fastest and of its

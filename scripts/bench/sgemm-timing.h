@@ -1,4 +1,4 @@
-/* What scripts/sgemm-ceiling.c and scripts/sgemm-split.c share: a clock, random operands, and the
+/* What scripts/bench/sgemm-ceiling.c and scripts/bench/sgemm-split.c share: a clock, random operands, and the
  * comparison qsort needs to take a median of repeat times. */
 #ifndef SGEMM_TIMING_H
 #define SGEMM_TIMING_H

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Transcribe one file the way the Hugging Face tutorials do; scripts/benchmark.py times it as a fresh process.
+"""Transcribe one file the way the Hugging Face tutorials do; scripts/bench/benchmark.py times it as a fresh process.
 
-    python3 scripts/bench_python_cold.py MODEL_DIR FILE.wav [--threads 2]
+    python3 scripts/bench/python-cold-start.py MODEL_DIR FILE.wav [--threads 2]
 
 Everything a first-time user's script pays for is inside the process: importing torch and transformers,
 Wav2Vec2Processor.from_pretrained + Wav2Vec2ForCTC.from_pretrained (float32, transformers' default

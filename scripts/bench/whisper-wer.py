@@ -3,15 +3,15 @@
 
 How to run (from the repository root):
 
-    python3 -m pip install -r scripts/requirements-whisper.txt          # jiwer
-    python3 scripts/whisper-wer.py                                      # the faster-whisper fixture's four runs
+    python3 -m pip install -r scripts/requirements/whisper.txt                # jiwer
+    python3 scripts/bench/whisper-wer.py                                      # the faster-whisper fixture's four runs
     transcribe --model MODEL_DIR --format jsonl ../shared/samples/*.{wav,flac,mp3} > bench-out/swift.jsonl
-    python3 scripts/whisper-wer.py --jsonl swift=bench-out/swift.jsonl  # and the Swift tool beside them
-    python3 scripts/whisper-wer.py --runs greedy/sndfile --jsonl bench-out/swift.jsonl --alignments
+    python3 scripts/bench/whisper-wer.py --jsonl swift=bench-out/swift.jsonl  # and the Swift tool beside them
+    python3 scripts/bench/whisper-wer.py --runs greedy/sndfile --jsonl bench-out/swift.jsonl --alignments
 
 References: ../shared/samples/transcripts.tsv (LibriSpeech style: upper case, no punctuation,
 apostrophes kept, numbers as words).  Hypotheses:
-  --reference-json FILE  the JSON of scripts/whisper-reference.py (default
+  --reference-json FILE  the JSON of scripts/fixtures/make-faster-whisper-reference.py (default
                          Tests/Fixtures/whisper/faster-whisper-tiny.en.json); each of its runs
                          (setting/audio path, e.g. greedy/sndfile) is one system; --runs picks some.
   --jsonl [NAME=]FILE    the Swift tool's `transcribe --format jsonl` output, one object per line with
@@ -46,7 +46,6 @@ differ before normalisation (raw text, ends stripped) and after it.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import re
 import sys
@@ -56,8 +55,10 @@ from pathlib import Path
 
 import jiwer
 
-REPO = Path(__file__).resolve().parent.parent
-SAMPLES = REPO.parent / "shared" / "samples"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+from audio_files import sample_table  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
 DEFAULT_REFERENCE_JSON = REPO / "Tests" / "Fixtures" / "whisper" / "faster-whisper-tiny.en.json"
 
 # ---------------------------------------------------------------------------------------------------
@@ -143,15 +144,12 @@ class Hypothesis:
 
 
 def read_references() -> dict[str, str]:
-    table = SAMPLES / "transcripts.tsv"
-    if not table.is_file():
-        raise SystemExit(f"whisper-wer: {table} is missing; it holds the reference transcripts")
-    with open(table, newline="") as f:
-        return {row["file"]: row["reference_transcript"] for row in csv.DictReader(f, delimiter="\t")}
+    rows = sample_table("whisper-wer", purpose="it holds the reference transcripts")
+    return {row["file"]: row["reference_transcript"] for row in rows}
 
 
 def read_reference_json(path: Path, runs: list[str] | None) -> dict[str, dict[str, Hypothesis]]:
-    """{"faster-whisper greedy/sndfile": {file: Hypothesis}} for each run of whisper-reference.py's JSON."""
+    """{"faster-whisper greedy/sndfile": {file: Hypothesis}} for each run of make-faster-whisper-reference.py's JSON."""
     saved = json.loads(path.read_text())
     found = [f"{setting}/{audio}" for setting in saved["settings"] for audio in saved["audio_paths"]]
     for run in runs or []:
@@ -222,7 +220,7 @@ def render(references: dict[str, str], systems: dict[str, dict[str, Hypothesis]]
             for system, found in systems.items()}  # fmt: skip
     lines = ["# Whisper word error rates", "",
              f"{len(files)} clips of ../shared/samples (transcripts.tsv), {sum(len(r.split()) for r in normal_refs.values())} "
-             "reference words after normalisation (scripts/whisper-wer.py states it). "
+             "reference words after normalisation (scripts/bench/whisper-wer.py states it). "
              "WER = (S + D + I) / reference words; overall = corpus level.", "",
              "| system | clips scored | failed or missing | reference words | WER | S | D | I |",
              "|---|--:|--:|--:|--:|--:|--:|--:|"]  # fmt: skip
@@ -271,7 +269,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)  # fmt: skip
     parser.add_argument("--reference-json", type=Path, default=DEFAULT_REFERENCE_JSON,
-                        help="scripts/whisper-reference.py's output (default: the fixture)")  # fmt: skip
+                        help="scripts/fixtures/make-faster-whisper-reference.py's output (default: the fixture)")  # fmt: skip
     parser.add_argument("--runs", type=lambda s: [r.strip() for r in s.split(",") if r.strip()],
                         help="runs of the reference JSON to score, e.g. greedy/sndfile,defaults/pyav (default all)")  # fmt: skip
     parser.add_argument("--no-reference-json", action="store_true", help="score only the --jsonl files")

@@ -4,11 +4,11 @@
 How to run (from the repository root; CPU only):
 
     apt-get install -y sox ffmpeg time libopenblas-dev gcc   # sox/ffmpeg: audio, time: GNU time for peak RSS
-    python3 -m pip install -r scripts/requirements-benchmark.txt
-    python3 scripts/benchmark.py --quick                     # smoke run, 5 s and 20 s, under ~3 minutes
-    python3 scripts/benchmark.py                             # full run, 5 s, 20 s, 60 s, 10 min: ~30 minutes
-    python3 scripts/benchmark.py --lengths 5,60 --runs 3 --engines transcribe,onnxruntime
-    python3 scripts/benchmark.py --render bench-out/results.json   # the tables of a saved run again
+    python3 -m pip install -r scripts/requirements/benchmark.txt
+    python3 scripts/bench/benchmark.py --quick               # smoke run, 5 s and 20 s, under ~3 minutes
+    python3 scripts/bench/benchmark.py                       # full run, 5 s, 20 s, 60 s, 10 min: ~30 minutes
+    python3 scripts/bench/benchmark.py --lengths 5,60 --runs 3 --engines transcribe,onnxruntime
+    python3 scripts/bench/benchmark.py --render bench-out/results.json   # the tables of a saved run again
 
 The tables go to stdout and to bench-out/results.md (raw numbers in bench-out/results.json); progress
 goes to stderr.  Everything generated lives in bench-out/ (git-ignored) and in
@@ -16,11 +16,11 @@ Models/bench-wav2vec2-base-960h-random/ (git-ignored); never commit either.
 
 What it does, in order:
 
-1. Runs scripts/make-benchmark-model.py (skips what exists): a randomly initialised, seeded
+1. Runs scripts/bench/make-benchmark-model.py (skips what exists): a randomly initialised, seeded
    Wav2Vec2ForCTC with the exact facebook/wav2vec2-base-960h configuration, as safetensors for
    transcribe and transformers and as model.onnx for onnxruntime.  All three engines run these weights.
 2. `swift build -c release` (retried, since others may be mid-edit; a stale binary is used, and said to
-   be, when the build keeps failing), then compiles scripts/sgemm-ceiling.c.
+   be, when the build keeps failing), then compiles scripts/bench/sgemm-ceiling.c.
 3. Builds 16 kHz mono 16-bit WAVs in bench-out/audio/ from the real speech in ../shared/samples: every
    clip resampled with sox (ffmpeg for MP3), concatenated with sox, looped and trimmed to each length;
    a 0.1 s file for transcribe's startup; 2-4 s clips for the batch table.
@@ -88,14 +88,14 @@ Table 2, GFLOP/s.  The model's floating-point operations for an input of S sampl
 
     GFLOP/s = each engine's own FLOPs / its median seconds / 1e9; for transcribe the seconds are
     "transcribe − startup".
-    % sustained / % peak = transcribe's GFLOP/s / the cblas_sgemm GFLOP/s that scripts/sgemm-ceiling.c
+    % sustained / % peak = transcribe's GFLOP/s / the cblas_sgemm GFLOP/s that scripts/bench/sgemm-ceiling.c
     measures with T threads in this same run, on the model's product shapes (M = 1000 or 3000 frames, N
     and K from 768 to 3072), each repeated for half a second: "sustained" is the highest median repeat
     over the shapes (what sgemm keeps up, run after run, on its best shape), "peak" the fastest single
     repeat of any shape (an outlier on a shared virtual machine, typically 5-15% above the sustained).
 
 Table 3, cold start: a fresh process transcribing the 5 s file end to end, --cold-runs times, median:
-    transcribe (same command as above) against `python3 scripts/bench_python_cold.py DIR FILE`, which
+    transcribe (same command as above) against `python3 scripts/bench/python-cold-start.py DIR FILE`, which
     does what the Hugging Face tutorials do (imports, from_pretrained, wave, processor, logits, argmax,
     batch_decode, print).  The page cache is warm (one untimed run of each first; --quick skips the
     Python one, whose files the torch rows have just read).
@@ -133,7 +133,9 @@ import wave
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))  # audio_files, imported where needed
+
+REPO = Path(__file__).resolve().parents[2]
 OUT = REPO / "bench-out"
 AUDIO = OUT / "audio"
 SAMPLES = REPO.parent / "shared" / "samples"
@@ -477,6 +479,19 @@ def check(command: list[str]) -> None:
         raise SystemExit(f"benchmark: {' '.join(command)} failed:\n{result.stderr.strip()[-2000:]}")
 
 
+def to_wav16k(source: Path, target: Path) -> None:
+    """`source` as a 16 kHz mono 16-bit WAV: sox, or ffmpeg where sox cannot read it."""
+    sox = ["sox", str(source), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", "-e", "signed-integer", str(target)]
+    try:
+        if subprocess.run(sox, capture_output=True).returncode == 0:
+            return
+    except OSError:
+        pass
+    # Debian's sox has no MP3 reader without libsox-fmt-mp3.
+    check(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", str(source),
+           "-ar", str(SAMPLE_RATE), "-ac", "1", "-sample_fmt", "s16", str(target)])  # fmt: skip
+
+
 def speech_loop() -> Path:
     """Every sample clip at 16 kHz mono 16-bit, concatenated with sox, in file-name order."""
     loop = AUDIO / "speech-loop.wav"
@@ -491,14 +506,7 @@ def speech_loop() -> Path:
     for index, source in enumerate(sources):
         clip = clips_dir / f"{index:02d}.wav"
         if not wav_seconds(clip):
-            sox = ["sox", str(source), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", "-e", "signed-integer", str(clip)]
-            try:
-                converted = subprocess.run(sox, capture_output=True).returncode == 0
-            except OSError:
-                converted = False
-            if not converted:  # Debian's sox has no MP3 reader without libsox-fmt-mp3
-                check(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", str(source),
-                       "-ar", str(SAMPLE_RATE), "-ac", "1", "-sample_fmt", "s16", str(clip)])  # fmt: skip
+            to_wav16k(source, clip)
         clips.append(str(clip))
     check(["sox", *clips, str(loop)])
     log(f"speech loop: {len(clips)} clips, {wav_seconds(loop):.1f} s")
@@ -519,6 +527,8 @@ def make_input(loop: Path, seconds: float, name: str) -> Path:
 
 def make_batch(loop: Path, count: int) -> list[Path]:
     """`count` clips of 2-4 s cut one after another out of the speech loop (wrapping around)."""
+    from audio_files import write_wav
+
     batch_dir = AUDIO / "batch"
     batch_dir.mkdir(parents=True, exist_ok=True)
     with wave.open(str(loop), "rb") as f:
@@ -536,11 +546,7 @@ def make_batch(loop: Path, count: int) -> list[Path]:
                 take = min(2 * n - len(chunk), 2 * (total - start))
                 chunk += pcm[2 * start : 2 * start + take]
                 offset += take // 2
-            with wave.open(str(path), "wb") as out:
-                out.setnchannels(1)
-                out.setsampwidth(2)
-                out.setframerate(SAMPLE_RATE)
-                out.writeframes(bytes(chunk))
+            write_wav(path, bytes(chunk))
         else:
             offset += n
         paths.append(path)
@@ -598,7 +604,7 @@ def build_transcribe(args: argparse.Namespace, notes: list[str]) -> Path:
 
 
 def sgemm_ceiling(threads: int, seconds_per_shape: float, notes: list[str]) -> tuple[float | None, float | None, str]:
-    """(peak, sustained, OpenBLAS config) from scripts/sgemm-ceiling.c; Nones where it failed."""
+    """(peak, sustained, OpenBLAS config) from scripts/bench/sgemm-ceiling.c; Nones where it failed."""
     binary = OUT / "sgemm-ceiling"
     try:
         flags = subprocess.run(["pkg-config", "--cflags", "--libs", "openblas"], capture_output=True, text=True)
@@ -606,7 +612,7 @@ def sgemm_ceiling(threads: int, seconds_per_shape: float, notes: list[str]) -> t
     except OSError:
         link = ["-lopenblas"]
     try:
-        compiled = subprocess.run(["gcc", "-O2", str(REPO / "scripts" / "sgemm-ceiling.c"), "-o", str(binary), *link],
+        compiled = subprocess.run(["gcc", "-O2", str(REPO / "scripts" / "bench" / "sgemm-ceiling.c"), "-o", str(binary), *link],
                                   capture_output=True, text=True)  # fmt: skip
         if compiled.returncode != 0:
             notes.append(f"sgemm-ceiling.c did not compile: {last_line(compiled.stderr)}")
@@ -650,12 +656,18 @@ def time_transcribe(runner: Runner, binary: Path, model: Path, files: list[Path]
                     warmup: bool = False, jobs: int = 1) -> Measurement:  # fmt: skip
     """`runs` fresh transcribe processes over `files`; each must print one line per file and exit 0."""
     command = [str(binary), "--model", str(model), "--threads", str(threads), "--jobs", str(jobs), *map(str, files)]
+    return time_processes(runner, command, len(files), runs, warmup)
+
+
+def time_processes(runner: Runner, command: list[str], lines: int, runs: int, warmup: bool) -> Measurement:
+    """`runs` fresh processes of `command` (after an untimed one if `warmup`); each must print `lines`
+    transcript lines and exit 0, or the first that does not is the measurement's error."""
     result = Measurement()
     for index in range(-1 if warmup else 0, runs):
         run = runner.run(command)
-        if run.error is None and run.stdout.count("\n") != len(files):
+        if run.error is None and run.stdout.count("\n") != lines:
             run.error = "error (output)"
-            run.stderr += f"\nexpected {len(files)} transcript lines, got {run.stdout.count(chr(10))}"
+            run.stderr += f"\nexpected {lines} transcript lines, got {run.stdout.count(chr(10))}"
         if run.error:
             return Measurement(error=run.error, detail=last_line(run.stderr), peak_kib=run.peak_kib)
         if index >= 0:
@@ -678,11 +690,7 @@ def time_python_engine(runner: Runner, engine: str, model: Path, audio: Path, ar
     command = [sys.executable, str(Path(__file__).resolve()), "_worker", engine, str(model), str(audio),
                "--runs", str(runs), "--threads", str(args.threads), "--torch-attn", args.torch_attn]  # fmt: skip
     run = runner.run(command, timeout=timeout, env=python_env(args.threads))
-    report = {}
-    for line in reversed(run.stdout.splitlines()):
-        if line.startswith("{"):
-            report = json.loads(line)
-            break
+    report = worker_report(run)
     if run.error is None and not report.get("times"):
         run.error = "error (no report)"
     if report.get("error"):
@@ -694,20 +702,18 @@ def time_python_engine(runner: Runner, engine: str, model: Path, audio: Path, ar
     return m, report
 
 
-def read_wav_float(path: Path):
-    import numpy as np
-
-    with wave.open(str(path), "rb") as f:
-        pcm = np.frombuffer(f.readframes(f.getnframes()), dtype="<i2")
-    return pcm.astype(np.float32) / 32768.0
+def worker_report(run: Run) -> dict:
+    """The JSON object a `_worker` process printed last on stdout; {} when there is none."""
+    return next((json.loads(line) for line in reversed(run.stdout.splitlines()) if line.startswith("{")), {})
 
 
 def model_input(path: Path):  # noqa: ANN201
     """`(1, samples)` input_values of a 16-bit WAV, as Wav2Vec2FeatureExtractor(do_normalize=True) makes
     them: zero mean, unit variance over the whole input."""
     import numpy as np
+    from audio_files import read_wav
 
-    x = read_wav_float(path)
+    x = read_wav(path, check=False)
     return ((x - x.mean()) / np.sqrt(x.var() + 1e-7)).astype(np.float32)[None]
 
 
@@ -815,7 +821,7 @@ def mem_total_bytes() -> int:
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="The docstring at the top of scripts/benchmark.py explains every column.")  # fmt: skip
+                                     epilog="The docstring at the top of scripts/bench/benchmark.py explains every column.")  # fmt: skip
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: 5 s and 20 s, 3 runs, 2 cold runs, 10 batch files, short sgemm")  # fmt: skip
     parser.add_argument("--lengths", type=lambda s: [parse_length(x) for x in s.split(",")],
@@ -877,13 +883,13 @@ def main(argv: list[str]) -> None:
 
     # 1. Model
     if args.model == DEFAULT_MODEL:
-        log("scripts/make-benchmark-model.py (skips what exists)")
-        made = subprocess.run([sys.executable, str(REPO / "scripts" / "make-benchmark-model.py"), "--out", str(args.model)],
+        log("scripts/bench/make-benchmark-model.py (skips what exists)")
+        made = subprocess.run([sys.executable, str(REPO / "scripts" / "bench" / "make-benchmark-model.py"), "--out", str(args.model)],
                               stdout=sys.stderr, stderr=subprocess.STDOUT, env=python_env(args.threads))  # fmt: skip
         if made.returncode != 0:
-            notes.append("scripts/make-benchmark-model.py failed; engines without their files give error cells.")
+            notes.append("scripts/bench/make-benchmark-model.py failed; engines without their files give error cells.")
     if not (args.model / "config.json").is_file():
-        raise SystemExit(f"benchmark: {args.model}/config.json is missing; run scripts/make-benchmark-model.py")
+        raise SystemExit(f"benchmark: {args.model}/config.json is missing; run scripts/bench/make-benchmark-model.py")
     config = json.loads((args.model / "config.json").read_text())
 
     # 2. Binaries
@@ -949,8 +955,8 @@ def main(argv: list[str]) -> None:
         log(f"cold start: transcribe x{args.cold_runs}")
         cold["transcribe"] = time_transcribe(runner, binary, args.model, [cold_file], args.threads, args.cold_runs, warmup=True)
     if "torch" in args.engines:
-        log(f"cold start: scripts/bench_python_cold.py x{args.cold_runs}")
-        command = [sys.executable, str(REPO / "scripts" / "bench_python_cold.py"), str(args.model), str(cold_file),
+        log(f"cold start: scripts/bench/python-cold-start.py x{args.cold_runs}")
+        command = [sys.executable, str(REPO / "scripts" / "bench" / "python-cold-start.py"), str(args.model), str(cold_file),
                    "--threads", str(args.threads)]  # fmt: skip
         m = Measurement()
         for index in range(0 if args.quick else -1, args.cold_runs):  # --quick: the torch rows warmed the cache
@@ -1096,7 +1102,7 @@ def render(args, context, config, startup, speed, cold, batch_rows, notes) -> st
         f"onnxruntime {v['onnxruntime']}; {context['blas'] or 'OpenBLAS ?'}",
         f"- transcribe startup (process on a {STARTUP_SECONDS} s file, median of {len(startup.times)}): "
         f"{seconds_cell(startup.median)} s ({spread_cell(startup)}), {startup.error or ''}".rstrip(", "),
-        f"- sgemm ceiling (scripts/sgemm-ceiling.c, {threads} threads, the higher of a run at the start and one "
+        f"- sgemm ceiling (scripts/bench/sgemm-ceiling.c, {threads} threads, the higher of a run at the start and one "
         f"at the end): sustained {ceiling_cell(sustained, context.get('sustaineds', []))}, "
         f"peak {ceiling_cell(ceiling, context['ceilings'])}",
         f"- a measured process is killed past {args.mem_limit_gib:g} GiB resident, timeout {args.timeout:.0f} s; "
@@ -1137,7 +1143,7 @@ def render(args, context, config, startup, speed, cold, batch_rows, notes) -> st
         "",
         "## Achieved GFLOP/s",
         "",
-        "Model FLOPs from config.json (formula in scripts/benchmark.py): conv encoder + feature projection + "
+        "Model FLOPs from config.json (formula in scripts/bench/benchmark.py): conv encoder + feature projection + "
         "positional conv + 12 × (QKV/out projections + attention scores/context + FFN) + lm head. "
         "one pass = the whole input at once, as transformers and onnxruntime run it; transcribe = the sum "
         "over the windows transcribe runs (one window up to "
@@ -1177,7 +1183,7 @@ def render(args, context, config, startup, speed, cold, batch_rows, notes) -> st
         "|---|--:|--:|--:|--:|--:|--:|",
     ]
     cold_labels = {"transcribe": f"transcribe --threads {threads}",
-                   "python": f"python3 scripts/bench_python_cold.py (transformers tutorial, {threads} threads)"}  # fmt: skip
+                   "python": f"python3 scripts/bench/python-cold-start.py (transformers tutorial, {threads} threads)"}  # fmt: skip
     base = cold.get("transcribe")
     for name, m in cold.items():
         if m.ok:
@@ -1207,13 +1213,23 @@ def render(args, context, config, startup, speed, cold, batch_rows, notes) -> st
                              f"{mib_cell(m.peak_kib)} | {load_cell(m)} |")  # fmt: skip
             else:
                 lines.append(f"| {label} | {processes} | {m.error} | – | – | – | {mib_cell(m.peak_kib)} | – |")
+    return markdown(lines, notes)
+
+
+def markdown(lines: list[str], notes: list[str]) -> str:
+    """The tables' lines and, under them, the notes, as one markdown document."""
     if notes:
         lines += ["", "## Notes", ""] + [f"- {note}" for note in notes]
     return "\n".join(lines) + "\n"
 
 
-if __name__ == "__main__":
+def dispatch(worker, main) -> None:  # noqa: ANN001
+    """`SCRIPT _worker ...` runs the script's worker (the measured process), anything else its main."""
     if len(sys.argv) > 1 and sys.argv[1] == "_worker":
         worker(sys.argv[2:])
     else:
         main(sys.argv[1:])
+
+
+if __name__ == "__main__":
+    dispatch(worker, main)

@@ -3,11 +3,11 @@
 # Each has its own build folder (.build-asan, .build-tsan); the binary the CLI tests spawn is
 # instrumented too, so a report from it fails those tests through its stderr.
 #
-# Usage: scripts/sanitizers.sh [address|thread]...     (default: both; about 5 minutes each)
+# Usage: scripts/qa/sanitizers.sh [address|thread]...     (default: both; about 5 minutes each)
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
-export LSAN_OPTIONS="suppressions=$PWD/scripts/lsan-suppressions.txt:print_suppressions=0"
+export LSAN_OPTIONS="suppressions=$PWD/scripts/qa/lsan-suppressions.txt:print_suppressions=0"
 export TSAN_OPTIONS="halt_on_error=1"
 # Tests that need the binary under a memory limit step aside (MemoryLimitTests).
 export TRANSCRIBE_SANITIZER=1

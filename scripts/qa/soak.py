@@ -17,9 +17,9 @@ With --endless SECONDS, each model then reads an endless WAV on standard input (
 behind a header of unknown length, written as fast as transcribe takes it) for that long, and the
 RSS is reported beside the audio it got through and the length of the transcript it printed.
 
-Usage: python3 scripts/soak.py [--files N] [--model DIR]... [--endless SECONDS] [--keep]
-  Models: Tests/Fixtures/models/large-prenorm-f16, and Models/bench-wav2vec2-base-960h-random
-  (scripts/make-benchmark-model.py) when present. Needs espeak-ng, sox, ffmpeg, a built transcribe.
+Usage: python3 scripts/qa/soak.py [--files N] [--model DIR]... [--endless SECONDS] [--keep]
+  Models: Tests/Fixtures/wav2vec2/models/large-prenorm-f16, and Models/bench-wav2vec2-base-960h-random
+  (scripts/bench/make-benchmark-model.py) when present. Needs espeak-ng, sox, ffmpeg, a built transcribe.
 """
 
 import argparse
@@ -36,7 +36,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SENTENCES = [
     "the quick brown fox jumps over the lazy dog", "hello world", "where did you put my keys",
     "I owe you forty two dollars", "speech recognition on two cores", "please call stella",
@@ -243,7 +243,7 @@ def main() -> None:
     binary = args.binary if args.binary.exists() else ROOT / ".build" / "debug" / "transcribe"
     if not binary.exists():
         sys.exit("soak: build transcribe first (swift build -c release)")
-    models = args.model or [ROOT / "Tests/Fixtures/models/large-prenorm-f16", ROOT / "Models/bench-wav2vec2-base-960h-random"]
+    models = args.model or [ROOT / "Tests/Fixtures/wav2vec2/models/large-prenorm-f16", ROOT / "Models/bench-wav2vec2-base-960h-random"]
     models = [m for m in models if (m / "config.json").exists() and (m / "model.safetensors").exists()]
 
     directory = Path(tempfile.mkdtemp(prefix="transcribe-soak-"))

@@ -1,6 +1,6 @@
 """The tokenizer and feature extractor every checkpoint made by these scripts ships with:
-facebook/wav2vec2-base-960h's vocabulary and preprocessing. Imported by make-fixtures.py and
-make-benchmark-model.py."""
+facebook/wav2vec2-base-960h's vocabulary and preprocessing. Imported by
+fixtures/make-wav2vec2-fixtures.py and bench/make-benchmark-model.py."""
 
 from __future__ import annotations
 
