@@ -7,13 +7,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
-packages=(pkg-config libsndfile1-dev libsamplerate0-dev libopenblas-dev zlib1g-dev)
-if ! dpkg -s "${packages[@]}" >/dev/null 2>&1; then
-    $sudo apt-get update -q
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${packages[@]}"
-fi
+source scripts/lib/packages.sh
+install_debian_packages pkg-config libsndfile1-dev libsamplerate0-dev libopenblas-dev zlib1g-dev python3
 
 swift build -c release --product transcribe
 echo "setup: built .build/release/transcribe" >&2

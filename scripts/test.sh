@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Run the whole test suite on a Debian/Ubuntu machine with Swift 6 installed, from a clone of this
+# repository: installs what the tests need where it is missing (the C libraries, sox and GNU
+# parallel from Debian, the pinned subtitle parsers of scripts/requirements/tests.txt from PyPI,
+# Whisper tiny.en into Models/), checks the formatting of the Swift code, then runs `swift test`.
+# Safe to rerun; .ci/run runs exactly this.
+#
+# Usage: scripts/test.sh [ARGUMENTS FOR swift test, e.g. --filter WhisperTinyEnTests]
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/lib/packages.sh
+
+install_debian_packages pkg-config libsndfile1-dev libsamplerate0-dev libopenblas-dev zlib1g-dev sox parallel python3
+install_python_requirements scripts/requirements/tests.txt
+# Whisper tiny.en with real weights: the tests check it against faster-whisper's transcripts.
+scripts/install-whisper-tiny-en.sh >/dev/null
+
+swift format lint --strict --recursive Package.swift Sources Tests Fuzz
+swift test "$@"
