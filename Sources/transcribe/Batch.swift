@@ -14,9 +14,9 @@ enum Outcome: Sendable {
 final class Batch: @unchecked Sendable {
     struct Options {
         var jobs = 1
-        var outputDirectory: String?
+        var outputDirectory: BytePath?
         var skipExisting = false
-        var emissions: String?
+        var emissions: BytePath?
         var quiet = false
     }
 
@@ -31,6 +31,11 @@ final class Batch: @unchecked Sendable {
     private var nextToStart = 0
     private var printedAny = false
     private var failures = 0
+    /// Set when nothing more can be written (stdout or the output folder failed): no further
+    /// input is started.
+    private var stopReason: String?
+    /// Every input file by device and inode: outputs never replace one, under any name.
+    private let inputFiles: Set<FileIdentity>
 
     init(transcriber: any SpeechRecognizer, inputs: [Input], renderer: Renderer, options: Options) {
         self.transcriber = transcriber
@@ -39,6 +44,10 @@ final class Batch: @unchecked Sendable {
         self.options = options
         self.outcomes = Array(repeating: nil, count: inputs.count)
         self.progress = Progress(total: inputs.count, enabled: !options.quiet)
+        self.inputFiles = Set(
+            inputs.compactMap { input in
+                input.isStandardInput ? FileIdentity(descriptor: STDIN_FILENO) : FileIdentity(path: input.path)
+            })
     }
 
     /// Runs every input; returns how many failed.
@@ -50,49 +59,75 @@ final class Batch: @unchecked Sendable {
                 finish(index, outcome)
             }
         }
-        if options.outputDirectory == nil {
+        if options.outputDirectory == nil && stopReason == nil {
             writeStdout(printedAny ? renderer.stdoutFraming.suffix : renderer.stdoutFraming.empty)
         }
         progress.finish()
+        if let stopReason, nextToStart < inputs.count {
+            let left = inputs.count - nextToStart
+            failures += left
+            Diagnostics.write(
+                "transcribe: stopped: \(left) of \(inputs.count) inputs were not transcribed (\(stopReason))\n")
+        }
         return failures
     }
 
     private func takeNext() -> Int? {
         lock.lock()
         defer { lock.unlock() }
-        guard nextToStart < inputs.count else { return nil }
+        guard nextToStart < inputs.count, stopReason == nil else { return nil }
         nextToStart += 1
         return nextToStart - 1
     }
 
+    /// Where the input's output goes with --output-dir: `<dir>/<stem>.<format>`.
+    private func outputPath(_ input: Input) -> BytePath? {
+        options.outputDirectory.map {
+            $0.appending(BytePath(bytes: input.stem.bytes + Array(".\(renderer.format.fileExtension)".utf8)))
+        }
+    }
+
     /// Reads, transcribes and writes one input; never throws.
     private func process(_ input: Input) -> Outcome {
-        let outputPath = options.outputDirectory.map { "\($0)/\(input.stem).\(renderer.format.fileExtension)" }
-        if options.skipExisting, let outputPath, FileManager.default.fileExists(atPath: outputPath) {
+        if let problem = input.problem { return .failed(reason: problem) }
+        let outputPath = outputPath(input)
+        if options.skipExisting, let outputPath, renderer.format.isComplete(fileAt: outputPath) {
             return .skipped
         }
         do {
             // Read block by block; standard input too, unless its format must seek (see StreamInput).
             let file =
                 input.isStandardInput
-                ? try AudioFile(descriptor: STDIN_FILENO, name: input.argument)
-                : try AudioFile(path: input.argument)
+                ? try AudioFile(descriptor: STDIN_FILENO, name: input.name)
+                : try AudioFile(path: input.path, name: input.name)
             let stream = try AudioStream(file: file, sampleRate: transcriber.sampleRate)
             let recognition = try transcriber.recognize(stream: stream, keepingEmissions: options.emissions != nil)
             if let directory = options.emissions, let emissions = recognition.emissions {
-                try writeAtomically(Npy.encode(emissions), to: "\(directory)/\(input.stem).npy")
+                let path = directory.appending(BytePath(bytes: input.stem.bytes + Array(".npy".utf8)))
+                try writeAtomically(Npy.encode(emissions), to: path, protecting: inputFiles)
             }
             if let outputPath {
-                try writeAtomically(Data(renderer.document(input, recognition).utf8), to: outputPath)
+                try writeAtomically(
+                    Data(renderer.document(input, recognition).utf8), to: outputPath, protecting: inputFiles)
             }
             return .transcribed(recognition, warnings: [stream.truncationWarning].compactMap { $0 })
         } catch let error as AudioError {
             return .failed(reason: error.reason)
+        } catch let error as OutputError {
+            if error.endsTheRun { stop(because: error.description) }
+            return .failed(reason: error.description)
         } catch let error as CustomStringConvertible {
             return .failed(reason: error.description)
         } catch {
             return .failed(reason: error.localizedDescription)
         }
+    }
+
+    /// No further input is started: what they would give could not be kept.
+    private func stop(because reason: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        if stopReason == nil { stopReason = reason }
     }
 
     /// Records an outcome and prints every result that is now next in input order.
@@ -110,14 +145,16 @@ final class Batch: @unchecked Sendable {
             switch ready {
             case .transcribed(let recognition, let warnings):
                 for warning in warnings {
-                    Diagnostics.write("transcribe: \(input.argument): warning: \(warning)\n")
+                    Diagnostics.write("transcribe: \(input.name): warning: \(warning)\n")
                 }
-                if options.outputDirectory == nil { printRecord(renderer.stdoutRecord(input, recognition)) }
+                if options.outputDirectory == nil && !printRecord(renderer.stdoutRecord(input, recognition)) {
+                    failures += 1
+                }
             case .failed(let reason):
                 failures += 1
-                Diagnostics.write("transcribe: \(input.argument): \(reason)\n")
+                Diagnostics.write("transcribe: \(input.name): \(reason)\n")
                 if options.outputDirectory == nil, let record = renderer.failureRecord(input, reason) {
-                    printRecord(record)
+                    _ = printRecord(record)
                 }
             case .skipped:
                 break
@@ -127,14 +164,27 @@ final class Batch: @unchecked Sendable {
         }
     }
 
-    private func printRecord(_ record: String) {
-        writeStdout((printedAny ? renderer.stdoutFraming.separator : renderer.stdoutFraming.prefix) + record)
+    /// Prints a record on stdout; false when stdout could not take it (after the first failure,
+    /// nothing more is tried).
+    private func printRecord(_ record: String) -> Bool {
+        guard writeStdout((printedAny ? renderer.stdoutFraming.separator : renderer.stdoutFraming.prefix) + record)
+        else { return false }
         printedAny = true
+        return true
     }
 
-    private func writeStdout(_ text: String) {
-        guard !text.isEmpty else { return }
-        // A closed pipe (`| head`) raises SIGPIPE, which ends the process quietly.
-        try? FileHandle.standardOutput.write(contentsOf: Data(text.utf8))
+    /// Writes to stdout, checked. A closed pipe (`| head`) raises SIGPIPE, which ends the process
+    /// quietly; any other failure (a full disk, a closed stdout) is one line on stderr, and the
+    /// run stops: nothing more could be written.
+    @discardableResult
+    private func writeStdout(_ text: String) -> Bool {
+        guard stopReason == nil else { return false }
+        guard !text.isEmpty else { return true }
+        let code = Array(text.utf8).withUnsafeBytes { writeAll(STDOUT_FILENO, $0) }
+        guard code != 0 else { return true }
+        let reason = "stdout: \(String(cString: strerror(code)))"
+        Diagnostics.write("transcribe: \(reason)\n")
+        stopReason = reason
+        return false
     }
 }

@@ -18,6 +18,21 @@ enum Diagnostics {
 
     static var isTerminal: Bool { isatty(descriptor) == 1 }
 
+    /// Puts /dev/null on standard input, output or error where the caller closed one (`>&-`), so
+    /// that no file opened later takes descriptor 0, 1 or 2 (results would then land in it, or
+    /// its bytes be read as audio). Standard output gets it read-only: writing results then fails
+    /// with "Bad file descriptor", as it should, instead of vanishing.
+    static func occupyClosedStandardStreams() {
+        for (stream, mode) in [(STDIN_FILENO, O_RDONLY), (STDOUT_FILENO, O_RDONLY), (STDERR_FILENO, O_WRONLY)]
+        where fcntl(stream, F_GETFD) == -1 && errno == EBADF {
+            let null = open("/dev/null", mode)
+            if null >= 0 && null != stream {
+                dup2(null, stream)
+                close(null)
+            }
+        }
+    }
+
     static func write(_ text: String) {
         var bytes = Array(text.utf8)
         var offset = 0

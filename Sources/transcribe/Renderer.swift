@@ -41,7 +41,7 @@ struct Renderer: Sendable {
     func output(_ input: Input, _ recognition: Recognition) -> TranscriptOutput {
         var timed = recognition.transcript
         if let textCase { timed = timed.cased(textCase) }
-        return recognition.output(input: input.argument, model: modelName, transcript: timed)
+        return recognition.output(input: input.jsonName, model: modelName, transcript: timed)
     }
 
     /// The content of the input's output file.
@@ -55,12 +55,12 @@ struct Renderer: Sendable {
         guard labelled else { return document }
         switch format {
         case .txt:
-            return "\(input.argument)\t\(document)"
+            return "\(input.name)\t\(document)"
         case .json:
             return document.hasSuffix("\n") ? String(document.dropLast()) : document
         case .tsv:
             return document.dropFirst(Self.tsvHeader.count)
-                .split(separator: "\n").map { "\(input.argument)\t\($0)\n" }.joined()
+                .split(separator: "\n").map { "\(input.name)\t\($0)\n" }.joined()
         case .jsonl, .srt, .vtt:
             return document
         }
@@ -68,6 +68,6 @@ struct Renderer: Sendable {
 
     /// What stdout gets for an input that failed: a jsonl record with its error; nothing otherwise.
     func failureRecord(_ input: Input, _ reason: String) -> String? {
-        format == .jsonl ? TranscriptOutput.failureRecord(input: input.argument, error: reason) : nil
+        format == .jsonl ? TranscriptOutput.failureRecord(input: input.jsonName, error: reason) : nil
     }
 }

@@ -60,10 +60,10 @@ struct Transcribe: ParsableCommand {
         guard !input.files.isEmpty || input.filesFrom != nil else {
             throw ValidationError("no input: name audio files, '-' for standard input, or --files-from PATH")
         }
-        if input.filesFrom == Input.standardInput && input.files.contains(Input.standardInput) {
+        if input.filesFrom == "-" && input.files.contains("-") {
             throw ValidationError("standard input cannot hold both audio ('-') and --files-from -")
         }
-        if input.files.filter({ $0 == Input.standardInput }).count > 1 {
+        if input.files.filter({ $0 == "-" }).count > 1 {
             throw ValidationError("'-' (standard input) can be given once")
         }
     }
@@ -76,6 +76,7 @@ struct Transcribe: ParsableCommand {
     }
 
     static func main() {
+        Diagnostics.occupyClosedStandardStreams()
         // With nothing to do, say what can be done: the help, as a usage error.
         if CommandLine.arguments.count == 1 {
             printError(helpMessage())
@@ -98,17 +99,17 @@ struct Transcribe: ParsableCommand {
 
     /// The inputs named on the command line and in --files-from, in order, then this shard's share.
     func gatherInputs() throws -> [Input] {
-        var arguments = input.files
-        if let filesFrom = input.filesFrom { arguments += try readFileList(filesFrom) }
-        var inputs = arguments.map(Input.init)
+        var inputs = withRawBytes(input.files).map { Input(path: $0) }
+        if let filesFrom = input.filesFrom { inputs += try readFileList(filesFrom) }
         if let shard = input.shard.flatMap(Shard.init) { inputs = shard.select(inputs) }
-        // Files written per input are named by stem, so two inputs must not share one.
+        // Files written per input are named by stem, so two inputs must not share one. Stems are
+        // compared as bytes: names that differ in bytes write different files.
         if let directory = output.outputDir ?? output.emissions {
-            var seen: [String: String] = [:]
+            var seen: [BytePath: Input] = [:]
             for input in inputs {
-                if let other = seen.updateValue(input.argument, forKey: input.stem) {
+                if let other = seen.updateValue(input, forKey: input.stem) {
                     throw ValidationMessage(
-                        "\(other) and \(input.argument) would both write \(input.stem).* to \(directory)")
+                        "\(other.name) and \(input.name) would both write \(input.stem).* to \(directory)")
                 }
             }
         }
@@ -120,15 +121,13 @@ struct Transcribe: ParsableCommand {
 
     func transcribeAll() -> Status {
         let inputs: [Input]
+        let outputDirectory = output.outputDir.map { withRawBytes([$0])[0] }
+        let emissionsDirectory = output.emissions.map { withRawBytes([$0])[0] }
         do {
             inputs = try gatherInputs()
-            for directory in [output.outputDir, output.emissions].compactMap({ $0 }) {
-                do {
-                    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-                    removeStaleTemporaryFiles(in: directory)
-                } catch {
-                    throw ValidationMessage("\(directory): cannot create the directory: \(error.localizedDescription)")
-                }
+            for directory in [outputDirectory, emissionsDirectory].compactMap({ $0 }) {
+                try createDirectory(directory)
+                removeStaleTemporaryFiles(in: directory)
             }
         } catch {
             Self.printError("transcribe: \(error)")
@@ -172,9 +171,26 @@ struct Transcribe: ParsableCommand {
         let batch = Batch(
             transcriber: transcriber, inputs: inputs, renderer: renderer,
             options: .init(
-                jobs: performance.jobs, outputDirectory: output.outputDir, skipExisting: input.skipExisting,
-                emissions: output.emissions, quiet: quiet))
+                jobs: performance.jobs, outputDirectory: outputDirectory, skipExisting: input.skipExisting,
+                emissions: emissionsDirectory, quiet: quiet))
         return batch.run() == 0 ? .success : .someInputsFailed
+    }
+
+    /// Makes `path` and the folders above it where missing; a usage error names the folder and
+    /// the system's reason.
+    func createDirectory(_ path: BytePath) throws {
+        var status = stat()
+        if path.withCString({ stat($0, &status) }) == 0 {
+            guard status.st_mode & S_IFMT == S_IFDIR else {
+                throw ValidationMessage("cannot use \(path) as the output folder: it is a file, not a folder")
+            }
+            return
+        }
+        let parent = path.directory
+        if parent != path && !parent.bytes.isEmpty { try createDirectory(parent) }
+        guard path.withCString({ mkdir($0, 0o777) }) == 0 || errno == EEXIST else {
+            throw ValidationMessage("cannot create the folder \(path): \(String(cString: strerror(errno)))")
+        }
     }
 
     static func printError(_ message: String) {

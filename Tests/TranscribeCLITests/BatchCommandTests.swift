@@ -152,15 +152,16 @@ import TestSupport
             // No temporary files are left.
             #expect(try FileManager.default.contentsOfDirectory(atPath: out).count == outputs.count)
 
-            // Mark the survivors, remove one output, resume.
-            for path in outputs { try Data("kept".utf8).write(to: URL(fileURLWithPath: path)) }
+            // Mark the survivors (still whole WebVTT documents), remove one output, resume.
+            let kept = "WEBVTT\n\nkept\n"
+            for path in outputs { try Data(kept.utf8).write(to: URL(fileURLWithPath: path)) }
             try FileManager.default.removeItem(atPath: outputs[1])
             let resumed = try Run(
                 ["--model", Self.model, "--output-dir", out, "--format", "vtt", "--skip-existing"] + Self.clips)
             #expect(resumed.status == 0)
             for (index, path) in outputs.enumerated() {
                 let content = try String(contentsOfFile: path, encoding: .utf8)
-                #expect(index == 1 ? content.hasPrefix("WEBVTT") : content == "kept")
+                #expect(index == 1 ? content.hasPrefix("WEBVTT") && content != kept : content == kept)
             }
         }
     }

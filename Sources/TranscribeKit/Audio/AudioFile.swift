@@ -28,23 +28,39 @@ public final class AudioFile {
     private static let chunkSamples = 1 << 17
 
     public convenience init(path: String) throws(AudioError) {
+        try self.init(path: BytePath(path), name: path)
+    }
+
+    /// The file at `path`, named `name` in errors. The path is bytes (any name the kernel takes,
+    /// UTF-8 or not, of any length it takes): the file is opened here and libsndfile gets the
+    /// descriptor.
+    public convenience init(path: BytePath, name: String) throws(AudioError) {
+        // Without blocking, so that a named pipe with no writer reads as empty instead of
+        // waiting forever.
+        let descriptor = path.withCString { open($0, O_RDONLY | O_NONBLOCK | O_CLOEXEC) }
+        guard descriptor >= 0 else {
+            throw .cannotOpen(path: name, reason: errno == ENOENT ? "no such file" : String(cString: strerror(errno)))
+        }
+        defer { close(descriptor) }
         var status = stat()
-        guard stat(path, &status) == 0 else {
-            throw .cannotOpen(path: path, reason: errno == ENOENT ? "no such file" : String(cString: strerror(errno)))
+        guard fstat(descriptor, &status) == 0 else {
+            throw .cannotOpen(path: name, reason: String(cString: strerror(errno)))
         }
         switch status.st_mode & S_IFMT {
         case S_IFDIR:
-            throw .cannotOpen(path: path, reason: "is a directory")
+            throw .cannotOpen(path: name, reason: "is a directory")
         case S_IFREG:
-            guard status.st_size > 0 else { throw .cannotOpen(path: path, reason: "file is empty") }
-            try self.init(name: path, memory: nil, isStream: false) { info in sf_open(path, Int32(SFM_READ), &info) }
+            guard status.st_size > 0 else { throw .cannotOpen(path: name, reason: "file is empty") }
+            _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~O_NONBLOCK)
+            // libsndfile reads and closes its own copy of the descriptor.
+            let copy = dup(descriptor)
+            guard copy >= 0 else { throw .cannotOpen(path: name, reason: String(cString: strerror(errno))) }
+            try self.init(name: name, memory: nil, isStream: false) { info in
+                sf_open_fd(copy, Int32(SFM_READ), &info, 1)
+            }
         default:
-            // A named pipe or device, opened without blocking so that a pipe with no writer reads
-            // as empty instead of waiting forever.
-            let descriptor = open(path, O_RDONLY | O_NONBLOCK)
-            guard descriptor >= 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
-            defer { close(descriptor) }
-            try self.init(descriptor: descriptor, name: path)
+            // A named pipe or device.
+            try self.init(descriptor: descriptor, name: name)
         }
     }
 

@@ -159,3 +159,43 @@ extension Recognition {
         return TranscriptOutput(input: input, model: model, transcript: transcript, segments: segments)
     }
 }
+
+extension OutputFormat {
+    /// Whether the file at `path` is a whole output of this format, as this tool writes it: a
+    /// regular file that ends where a document ends (and for json and jsonl, parses as one
+    /// record). `--skip-existing` counts only such a file as done; an empty file, a folder or a
+    /// file cut short by something else is done again. An empty `.srt` is whole: it is what no
+    /// speech gives.
+    public func isComplete(fileAt path: BytePath) -> Bool {
+        var status = stat()
+        guard path.withCString({ stat($0, &status) }) == 0, status.st_mode & S_IFMT == S_IFREG,
+            let data = readFile(path)
+        else { return false }
+        return isComplete(data)
+    }
+
+    /// Whether `data` is a whole document of this format (see `isComplete(fileAt:)`).
+    public func isComplete(_ data: Data) -> Bool {
+        if self == .srt && data.isEmpty { return true }
+        guard data.last == UInt8(ascii: "\n") else { return false }
+        func isRecord(_ bytes: Data) -> Bool {
+            (try? JSONSerialization.jsonObject(with: bytes) as? [String: Any])?["text"] is String
+        }
+        switch self {
+        case .txt: return true
+        case .json: return isRecord(data)
+        case .jsonl: return isRecord(data.dropLast()) && !data.dropLast().contains(UInt8(ascii: "\n"))
+        case .srt: return data.starts(with: "1\n".utf8)
+        case .vtt: return data.starts(with: "WEBVTT\n".utf8)
+        case .tsv: return data.starts(with: "start\tend\tconfidence\tword\n".utf8)
+        }
+    }
+}
+
+/// The bytes of the file at `path`, or nil.
+private func readFile(_ path: BytePath) -> Data? {
+    let descriptor = path.withCString { open($0, O_RDONLY | O_CLOEXEC) }
+    guard descriptor >= 0 else { return nil }
+    defer { close(descriptor) }
+    return try? FileHandle(fileDescriptor: descriptor, closeOnDealloc: false).readToEnd() ?? Data()
+}
