@@ -56,12 +56,40 @@ struct WhisperDecoder: Sendable {
         }
         let counts = tokens.map(\.count)
         for (index, layer) in layers.enumerated() {
-            h = layer(
-                h, counts: counts, caches: &caches, layer: index, crossKeys: cross.keys[index],
-                crossValues: cross.values[index])
+            h =
+                layer(
+                    h, counts: counts, caches: &caches, layer: index, crossKeys: cross.keys[index],
+                    crossValues: cross.values[index]
+                ).output
         }
         for sequence in caches.indices { caches[sequence].length += counts[sequence] }
         return layerNorm(h)
+    }
+
+    /// Runs `tokens` from the start, as one sequence, and returns the final hidden states
+    /// `(tokens, d_model)` with the cross-attention scores (before the softmax) of each of `heads`
+    /// (`(layer, head)` pairs): `(tokens, encoder frames)` each, in the order of `heads`.
+    func crossAttention(
+        _ tokens: [Int], cross: WhisperCrossStates, heads: [(layer: Int, head: Int)]
+    ) -> (hidden: Matrix, weights: [Matrix]) {
+        let d = dModel
+        var h = Matrix(zeros: tokens.count, d)
+        for (position, id) in tokens.enumerated() {
+            let token = embedTokens.pointer + id * d
+            let place = embedPositions.pointer + position * d
+            for c in 0..<d { h[position, c] = token[c] * embedScale + place[c] }
+        }
+        var caches = [WhisperDecoderCache(layers: layers.count)]
+        var weights = [Matrix?](repeating: nil, count: heads.count)
+        for (index, layer) in layers.enumerated() {
+            let wanted = heads.indices.filter { heads[$0].layer == index }
+            let step = layer(
+                h, counts: [tokens.count], caches: &caches, layer: index, crossKeys: cross.keys[index],
+                crossValues: cross.values[index], capturing: wanted.map { heads[$0].head })
+            h = step.output
+            for (slot, probabilities) in zip(wanted, step.crossWeights) { weights[slot] = probabilities }
+        }
+        return (layerNorm(h), weights.map { $0 ?? Matrix(zeros: tokens.count, cross.keys.first?.rows ?? 0) })
     }
 
     /// `(rows, d_model)` -> `(rows, vocab_size)` logits.
@@ -109,18 +137,40 @@ struct WhisperDecoderLayer: Sendable {
         finalLayerNorm = try LayerNorm(weights, "\(prefix).final_layer_norm", size: d, eps: torchNormEps)
     }
 
-    /// `x` holds `counts[s]` new rows of each sequence `s` in turn: `(sum counts, d_model)`.
+    /// `x` holds `counts[s]` new rows of each sequence `s` in turn: `(sum counts, d_model)`. With
+    /// `capturing`, also the cross-attention probabilities of those heads, `(rows, encoder frames)`
+    /// each, before the softmax (word timestamps read them).
     func callAsFunction(
         _ x: Matrix, counts: [Int], caches: inout [WhisperDecoderCache], layer: Int,
-        crossKeys: Matrix, crossValues: Matrix
-    ) -> Matrix {
+        crossKeys: Matrix, crossValues: Matrix, capturing heads: [Int] = []
+    ) -> (output: Matrix, crossWeights: [Matrix]) {
         var h = x
         h += selfAttention(selfAttnLayerNorm(x), counts: counts, caches: &caches, layer: layer)
         let crossQueries = encoderAttn.qProj(encoderAttnLayerNorm(h))
+        let crossWeights = heads.map { crossAttentionScores(crossQueries, crossKeys, head: $0) }
         h += encoderAttn.outProj(
             multiHeadAttention(q: crossQueries, k: crossKeys, v: crossValues, heads: encoderAttn.numHeads))
         h += feedForward(finalLayerNorm(h))
-        return h
+        return (h, crossWeights)
+    }
+
+    /// `q_h k_h^T / sqrt(head_dim)` of one head, before the softmax: `(queries, keys)`.
+    private func crossAttentionScores(_ q: Matrix, _ k: Matrix, head: Int) -> Matrix {
+        let (width, headDim) = (q.cols, q.cols / encoderAttn.numHeads)
+        let (queries, keys) = (q.rows, k.rows)
+        var scores = Matrix(zeros: queries, keys)
+        q.data.withUnsafeBufferPointer { q in
+            k.data.withUnsafeBufferPointer { k in
+                scores.data.withUnsafeMutableBufferPointer { scores in
+                    // (queries, head_dim) @ (keys, head_dim)^T
+                    BLAS.gemm(
+                        m: queries, n: keys, k: headDim, a: q.baseAddress! + head * headDim, lda: width,
+                        b: k.baseAddress! + head * headDim, ldb: width, transposeB: true,
+                        c: scores.baseAddress!, ldc: keys, alpha: 1 / Float(headDim).squareRoot())
+                }
+            }
+        }
+        return scores
     }
 
     /// Each sequence's new rows attend to its cached rows and, causally, to each other.

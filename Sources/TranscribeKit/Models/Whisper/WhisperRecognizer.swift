@@ -2,14 +2,17 @@ import Foundation
 
 /// One stretch of a Whisper transcript between two timestamps.
 public struct WhisperSegment: Sendable, Equatable {
-    /// Seconds from the start of the input.
-    public let start: Double
-    public let end: Double
+    /// Seconds from the start of the input: the segment's timestamps, or with word timestamps its
+    /// first word's start and last word's end (as faster-whisper sets them).
+    public internal(set) var start: Double
+    public internal(set) var end: Double
     /// The tokens of the segment, timestamps included.
     public let tokens: [Int]
     /// Each text token's log-probability (timestamps excluded), in order.
     public let textLogProbs: [Float]
     public let text: String
+    /// Its words, timed by the cross-attention alignment; empty without alignment heads.
+    public internal(set) var words: [WhisperWord] = []
 }
 
 /// What Whisper heard in one input.
@@ -137,6 +140,7 @@ public final class WhisperRecognizer: Sendable {
         var segments: [WhisperSegment] = []
         var promptTokens: [Int] = []  // the text since the last prompt reset, for the next window's prompt
         var seek = 0
+        var lastSpeech = 0.0  // the end of the last segment with words
         while seek < contentFrames {
             let timeOffset = Double(seek * hop) / Double(sampleRate)
             let segmentSize = min(windowFrames, contentFrames - seek)
@@ -147,22 +151,39 @@ public final class WhisperRecognizer: Sendable {
                 continue
             }
             let (prompt, sotIndex) = self.prompt(previous: promptTokens, language: language)
+            let encoded = model.encode(window(at: seek, frames: segmentSize))
             let result = decodeWithFallback(
-                decoder, encoded: model.encode(window(at: seek, frames: segmentSize)), prompt: prompt,
-                sotIndex: sotIndex,
-                generator: &generator)
+                decoder, encoded: encoded, prompt: prompt, sotIndex: sotIndex, generator: &generator)
             if isSilence(result) {
                 seek += segmentSize
                 continue
             }
             let cut = cutSegments(result, timeOffset: timeOffset, segmentFrames: segmentSize, duration: duration)
-            segments += cut.segments
+            var nextSeek = seek + max(1, cut.framesConsumed)
+            if options.wordTimestamps {
+                let timed = addWordTimestamps(
+                    cut.segments, cross: model.crossStates(encoded), frames: segmentSize, seek: seek,
+                    language: language,
+                    lastSpeech: lastSpeech)
+                // A segment the words shrank to nothing is dropped, as faster-whisper drops it.
+                segments += timed.segments.filter { $0.end > $0.start }
+                // As faster-whisper with word timestamps: unless the window ended on a lone
+                // timestamp, the next one starts where the last word ended.
+                let lastEnd =
+                    timed.segments.reversed().lazy.compactMap { $0.words.last?.end }.first ?? timed.segments.last?.end
+                if !cut.singleTimestampEnding, let lastEnd, lastEnd > timeOffset {
+                    nextSeek = Int((lastEnd * Double(featureExtractor.framesPerSecond)).rounded(.toNearestOrEven))
+                }
+                if let lastEnd { lastSpeech = lastEnd }
+            } else {
+                segments += cut.segments
+            }
             if !options.conditionOnPreviousText || result.temperature > 0.5 {
                 promptTokens = []
             } else {
                 promptTokens += cut.segments.flatMap(\.tokens)
             }
-            seek += max(1, cut.framesConsumed)
+            seek = nextSeek
         }
         return WhisperTranscription(segments: segments, language: language, duration: duration)
     }
@@ -256,7 +277,7 @@ public final class WhisperRecognizer: Sendable {
     /// single timestamp or had none.
     private func cutSegments(
         _ result: WhisperWindowResult, timeOffset: Double, segmentFrames: Int, duration: Double
-    ) -> (segments: [WhisperSegment], framesConsumed: Int) {
+    ) -> (segments: [WhisperSegment], framesConsumed: Int, singleTimestampEnding: Bool) {
         let tokens = result.tokens
         var logProbs = ArraySlice(result.tokenLogProbs)
         let isTimestamp = tokens.map(specialTokens.isTimestamp)
@@ -282,7 +303,7 @@ public final class WhisperRecognizer: Sendable {
                 end = specialTokens.seconds(last)
             }
             let whole = segment(tokens[...], start: timeOffset, end: timeOffset + end)
-            return (whole.map { [$0] } ?? [], segmentFrames)
+            return (whole.map { [$0] } ?? [], segmentFrames, singleTimestampEnding)
         }
         var segments: [WhisperSegment] = []
         var lastSlice = 0
@@ -296,9 +317,9 @@ public final class WhisperRecognizer: Sendable {
             }
             lastSlice = slice
         }
-        if singleTimestampEnding { return (segments, segmentFrames) }
+        if singleTimestampEnding { return (segments, segmentFrames, true) }
         let lastTimestampPosition = tokens[lastSlice - 1] - specialTokens.timestampBegin
-        return (segments, lastTimestampPosition * framesPerStep)
+        return (segments, lastTimestampPosition * framesPerStep, false)
     }
 }
 

@@ -16,6 +16,8 @@ public struct WhisperDecodingOptions: Sendable, Equatable {
     public var lengthPenalty: Double?
     /// Emit segment timestamps (and cut long recordings at them).
     public var timestamps = true
+    /// Word times from the cross-attention of the alignment heads (needs `timestamps`).
+    public var wordTimestamps = true
     /// Seconds the first timestamp of a window may be at most.
     public var maxInitialTimestamp = 1.0
     /// Forbid a lone space or the end of text as a window's first token.

@@ -16,6 +16,8 @@ public struct WhisperFeatureExtractor: Sendable {
     public let chunkLength: Int
     public var nSamples: Int { chunkLength * samplingRate }
     public var nbMaxFrames: Int { nSamples / hopLength }
+    /// Log-mel frames per second (100 at 16 kHz with a hop of 160).
+    public var framesPerSecond: Int { samplingRate / hopLength }
 
     private let spectrogram: PowerSpectrogram
     private let melFilters: MelFilterBank
