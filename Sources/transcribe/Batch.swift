@@ -18,6 +18,8 @@ final class Batch: @unchecked Sendable {
         var skipExisting = false
         var emissions: BytePath?
         var quiet = false
+        /// --language named the language (Whisper), rather than leaving it to detection.
+        var languageGiven = false
     }
 
     let transcriber: any SpeechRecognizer
@@ -147,6 +149,10 @@ final class Batch: @unchecked Sendable {
                 for warning in warnings {
                     Diagnostics.write("transcribe: \(input.name): warning: \(warning)\n")
                 }
+                if let whisper = recognition.whisper, Diagnostics.isTerminal && !options.quiet {
+                    // Cleared first: a progress line may stand on the terminal.
+                    Diagnostics.write("\r\u{1B}[Ktranscribe: \(input.name): \(languageLine(whisper))\n")
+                }
                 if options.outputDirectory == nil && !printRecord(renderer.stdoutRecord(input, recognition)) {
                     failures += 1
                 }
@@ -162,6 +168,17 @@ final class Batch: @unchecked Sendable {
             outcomes[nextToPrint] = .skipped  // release the transcription's memory
             nextToPrint += 1
         }
+    }
+
+    /// `language German (de), detected with probability 0.97`; `..., as given`; or `..., the
+    /// model's only language`.
+    private func languageLine(_ whisper: WhisperTranscription) -> String {
+        let name = WhisperLanguages.name(of: whisper.language)
+        let how =
+            whisper.languageWasDetected
+            ? String(format: "detected with probability %.2f", whisper.languageProbability)
+            : options.languageGiven ? "as given" : "the model's only language"
+        return "language \(name.prefix(1).uppercased() + name.dropFirst()) (\(whisper.language)), \(how)"
     }
 
     /// Prints a record on stdout; false when stdout could not take it (after the first failure,

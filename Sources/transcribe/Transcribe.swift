@@ -56,7 +56,15 @@ struct Transcribe: ParsableCommand {
             throw ValidationError("--shard must be k/n with 0 <= k < n, e.g. 0/4; got '\(shard)'")
         }
         if input.skipExisting && output.outputDir == nil { throw ValidationError("--skip-existing needs --output-dir") }
-        if output.characters && output.format != .json { throw ValidationError("--characters needs --format json") }
+        if output.characters && output.format != .json && output.format != .jsonl {
+            throw ValidationError("--characters needs --format json or jsonl")
+        }
+        if let language = whisper.language, language.lowercased() != "auto", WhisperLanguages.code(for: language) == nil
+        {
+            throw ValidationError(
+                "--language \(language): not a language Whisper knows; give a code (de), an English name (German) or auto"
+            )
+        }
         guard !input.files.isEmpty || input.filesFrom != nil else {
             throw ValidationError("no input: name audio files, '-' for standard input, or --files-from PATH")
         }
@@ -140,7 +148,7 @@ struct Transcribe: ParsableCommand {
         do {
             let directory = try ModelDirectory.resolve(explicit: modelOptions.model)
             var whisperOptions = WhisperDecodingOptions()
-            whisperOptions.language = whisper.language
+            whisperOptions.language = whisper.language.flatMap { WhisperLanguages.code(for: $0) }
             whisperOptions.task = whisper.task
             whisperOptions.beamSize = whisper.beamSize
             whisperOptions.padding = whisper.padding
@@ -158,6 +166,12 @@ struct Transcribe: ParsableCommand {
             Self.printError("transcribe: \(error)")
             return .modelUnavailable
         }
+        if output.characters && transcriber.family == .whisper {
+            Self.printError(
+                "transcribe: --characters needs a CTC model; Whisper times words, not characters (\(transcriber.directory.path))"
+            )
+            return .usage
+        }
         if output.emissions != nil && !transcriber.hasEmissions {
             Self.printError(
                 "transcribe: --emissions needs a CTC model; \(transcriber.directory.path) is \(transcriber.family)")
@@ -172,7 +186,8 @@ struct Transcribe: ParsableCommand {
             transcriber: transcriber, inputs: inputs, renderer: renderer,
             options: .init(
                 jobs: performance.jobs, outputDirectory: outputDirectory, skipExisting: input.skipExisting,
-                emissions: emissionsDirectory, quiet: quiet))
+                emissions: emissionsDirectory, quiet: quiet,
+                languageGiven: whisper.language.flatMap { WhisperLanguages.code(for: $0) } != nil))
         return batch.run() == 0 ? .success : .someInputsFailed
     }
 

@@ -88,6 +88,17 @@ import TestSupport
         #expect(run.stderr == "transcribe: \(missing): cannot open: no such file\n")
     }
 
+    /// jsonl takes --characters as json does: the same record on one line.
+    @Test func jsonlTakesCharactersAsJsonDoes() throws {
+        let json = try Run(["--model", Self.model, "--format", "json", "--characters", Self.clips[0]])
+        let jsonl = try Run(["--model", Self.model, "--format", "jsonl", "--characters", Self.clips[0]])
+        #expect(jsonl.status == 0)
+        let a = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? NSDictionary)
+        let b = try #require(try JSONSerialization.jsonObject(with: Data(jsonl.stdout.utf8)) as? NSDictionary)
+        #expect(a == b)
+        #expect(jsonl.stdout.split(separator: "\n").count == 1)
+    }
+
     /// SubRip and WebVTT: cues numbered, times well formed, ordered, inside the audio; and the
     /// Python parsers `srt` and `webvtt-py` (installed by .ci/run) read them back.
     @Test(arguments: ["srt", "vtt"])

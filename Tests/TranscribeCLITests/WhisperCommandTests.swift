@@ -142,4 +142,80 @@ struct WhisperCommandTests {
             #expect(padded.first?.hasSuffix("-0.760 And") == true, "\(padded.first ?? "")")
         }
     }
+
+    /// json and jsonl give Whisper's own segments as faster-whisper's `Segment`s are (with word
+    /// timestamps): the same tokens, times and words, and the language.
+    @Test func jsonSegmentsAreWhispersOwn() throws {
+        struct Reference: Decodable {
+            struct Word: Decodable { let word: String; let start: Double; let end: Double }
+            struct Segment: Decodable {
+                let start: Double; let end: Double; let text: String; let tokens: [Int]; let words: [Word]
+            }
+            let files: [String: [Segment]]
+        }
+        let url = Fixtures.root.appendingPathComponent("whisper/faster-whisper-tiny.en-words.json")
+        let expected = try #require(
+            try JSONDecoder().decode(Reference.self, from: Data(contentsOf: url)).files["jfk_inaugural_1961.flac"])
+        for format in ["json", "jsonl"] {
+            let run = try Run(["--model", Self.model, "--format", format, Self.jfk])
+            #expect(run.status == 0, "\(run.stderr)")
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+            #expect(json["language"] as? String == "en")
+            #expect(json["language_probability"] as? Double == 1.0)
+            let segments = try #require(json["segments"] as? [[String: Any]])
+            #expect(segments.count == expected.count)
+            for (index, (ours, theirs)) in zip(segments, expected).enumerated() {
+                #expect(ours["id"] as? Int == index + 1)
+                #expect(ours["seek"] as? Int == 0)
+                #expect(ours["tokens"] as? [Int] == theirs.tokens)
+                #expect(ours["text"] as? String == theirs.text)
+                #expect(ours["start"] as? Double == theirs.start && ours["end"] as? Double == theirs.end)
+                for key in ["temperature", "avg_logprob", "compression_ratio", "no_speech_prob"] {
+                    #expect(ours[key] is Double, "\(key)")
+                }
+                let words = try #require(ours["words"] as? [[String: Any]])
+                #expect(words.map { $0["word"] as? String } == theirs.words.map(\.word))
+                #expect(words.map { $0["start"] as? Double } == theirs.words.map(\.start))
+                #expect(words.map { $0["end"] as? Double } == theirs.words.map(\.end))
+            }
+        }
+    }
+
+    /// --language takes codes, English names in any case and auto; an English-only model knows
+    /// English only; other names are usage errors.
+    @Test(arguments: [
+        (["--language", "English"], 0, ""),
+        (["--language", "en"], 0, ""),
+        (["--language", "auto"], 0, ""),
+        (["--language", "German"], 2, "transcribe: the model has no language \"de\"; it knows: en\n"),
+        (["--language", "Klingon"], 2, "Error: --language Klingon: not a language Whisper knows"),
+    ])
+    func languageNamesAndAuto(_ arguments: [String], _ status: Int32, _ message: String) throws {
+        let run = try Run(["-q", "--model", Self.model] + arguments + [Self.jfk])
+        #expect(run.status == status, "\(run.stderr)")
+        #expect(message.isEmpty ? run.stdout == Self.jfkText + "\n" : run.stderr.hasPrefix(message), "\(run.stderr)")
+    }
+
+    /// Whisper times words, not characters: --characters is refused with the reason.
+    @Test func charactersAreRefusedForWhisper() throws {
+        for format in ["json", "jsonl"] {
+            let run = try Run(["--model", Self.model, "--format", format, "--characters", Self.jfk])
+            #expect(run.status == 2)
+            #expect(
+                run.stderr.hasPrefix("transcribe: --characters needs a CTC model; Whisper times words, not characters"))
+        }
+    }
+
+    /// On a terminal, each file's language is one line on stderr; into a pipe, none.
+    @Test(.enabled(if: TestEnvironment.runs(needing: TestEnvironment.hasTool("script")), "script(1) is not installed"))
+    func theLanguageIsShownOnATerminal() throws {
+        try TestEnvironment.requireTool("script", package: "bsdutils")
+        let terminal = try Run.shell(
+            "script -qec \"\\\"$TRANSCRIBE\\\" --model '\(Self.model)' '\(Self.jfk)'\" /dev/null")
+        #expect(terminal.status == 0)
+        #expect(
+            terminal.stdout.contains("jfk_inaugural_1961.flac: language English (en), the model's only language\r\n"))
+        let piped = try Run(["--model", Self.model, Self.jfk])
+        #expect(!piped.stderr.contains("language"))
+    }
 }

@@ -43,7 +43,10 @@ public struct TranscriptOutput: Sendable, Equatable {
     public let input: String
     public let model: String
     public let transcript: TimedTranscript
+    /// The cues of srt and vtt, and of json for models without segments of their own.
     public let segments: [TranscriptSegment]
+    /// Whisper's own language and segments, which json and jsonl give as they are.
+    public var whisper: WhisperTranscription? = nil
 
     public init(input: String, model: String, transcript: TimedTranscript, segments: [TranscriptSegment]) {
         self.input = input
@@ -156,7 +159,9 @@ extension Recognition {
                 segments.append(TranscriptSegment(id: segments.count, wordRange: words, of: transcript))
             }
         }
-        return TranscriptOutput(input: input, model: model, transcript: transcript, segments: segments)
+        var output = TranscriptOutput(input: input, model: model, transcript: transcript, segments: segments)
+        output.whisper = whisper
+        return output
     }
 }
 

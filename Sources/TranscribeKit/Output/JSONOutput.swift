@@ -25,22 +25,30 @@ extension TranscriptOutput {
             }
             return JSONValue.object(fields)
         }
-        let segments = segments.map { segment in
-            JSONValue.object([
-                "id": .number(String(segment.id)),
-                "start": .seconds(segment.start),
-                "end": .seconds(segment.end),
-                "text": .string(segment.text),
-            ])
-        }
-        return .object([
+        var record: [String: JSONValue] = [
             "input": .string(input),
             "model": .string(model),
             "duration": .seconds(transcript.duration),
             "text": .string(transcript.text),
             "words": .array(words),
-            "segments": .array(segments),
-        ])
+        ]
+        if let whisper {
+            record["language"] = .string(whisper.language)
+            record["language_probability"] = .confidence(whisper.languageProbability)
+            // Numbered from 1, as faster-whisper numbers them.
+            record["segments"] = .array(whisper.segments.enumerated().map { JSONValue.whisperSegment($1, id: $0 + 1) })
+        } else {
+            record["segments"] = .array(
+                segments.map { segment in
+                    JSONValue.object([
+                        "id": .number(String(segment.id)),
+                        "start": .seconds(segment.start),
+                        "end": .seconds(segment.end),
+                        "text": .string(segment.text),
+                    ])
+                })
+        }
+        return .object(record)
     }
 }
 
@@ -52,6 +60,39 @@ indirect enum JSONValue: Equatable {
     case number(String)
     case array([JSONValue])
     case object([String: JSONValue])
+
+    /// A Whisper segment with the fields faster-whisper's `Segment` has.
+    static func whisperSegment(_ segment: WhisperSegment, id: Int) -> JSONValue {
+        .object([
+            "id": .number(String(id)),
+            "seek": .number(String(segment.seek)),
+            "start": .seconds(segment.start),
+            "end": .seconds(segment.end),
+            "text": .string(segment.text),
+            "tokens": .array(segment.tokens.map { .number(String($0)) }),
+            "temperature": .number(String(segment.temperature)),
+            "avg_logprob": .real(segment.averageLogProb),
+            "compression_ratio": .real(segment.compressionRatio),
+            "no_speech_prob": .real(segment.noSpeechProb),
+            "words": .array(
+                segment.words.map { word in
+                    .object([
+                        "word": .string(word.text),
+                        "start": .seconds(word.start),
+                        "end": .seconds(word.end),
+                        "probability": .confidence(word.probability),
+                    ])
+                }),
+        ])
+    }
+
+    /// A real number to six decimals, trailing zeros dropped: `-0.312345`, `1.5`.
+    static func real(_ value: Double) -> JSONValue {
+        guard value.isFinite else { return .number("null") }
+        var text = String(format: "%.6f", value)
+        while text.hasSuffix("0") && !text.hasSuffix(".0") { text.removeLast() }
+        return .number(text == "-0.0" ? "0.0" : text)
+    }
 
     /// Seconds to the millisecond: `1.25`, `2.0`.
     static func seconds(_ value: Double) -> JSONValue { .number(shortDecimal(milliseconds(value))) }

@@ -26,6 +26,8 @@ public struct Recognition: Sendable {
     public let segmentWords: [Range<Int>]?
     /// `(frames, vocab)` CTC log-probabilities for `--emissions`; nil for Whisper.
     public let emissions: Matrix?
+    /// Whisper's own result: its language and segments as faster-whisper reports them.
+    public var whisper: WhisperTranscription? = nil
 
     public var duration: Double { transcript.duration }
 }

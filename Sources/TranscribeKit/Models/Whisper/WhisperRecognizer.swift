@@ -13,13 +13,27 @@ public struct WhisperSegment: Sendable, Equatable {
     public let text: String
     /// Its words, timed by the cross-attention alignment; empty without alignment heads.
     public internal(set) var words: [WhisperWord] = []
+    /// The first log-mel frame of the window it was decoded in (100 a second).
+    public var seek = 0
+    /// What faster-whisper reports of the window's decoding: the temperature of the accepted
+    /// decode, the average log-probability of its tokens, the compression ratio of its text and
+    /// the probability of `<|nospeech|>`.
+    public var temperature = 0.0
+    public var averageLogProb = 0.0
+    public var compressionRatio = 0.0
+    public var noSpeechProb = 0.0
 }
 
 /// What Whisper heard in one input.
-public struct WhisperTranscription: Sendable {
+public struct WhisperTranscription: Sendable, Equatable {
     public let segments: [WhisperSegment]
     /// The language it transcribed in (a code such as `"en"`).
     public let language: String
+    /// How likely the language was on the first 30 s, among the languages: 1 when it was given
+    /// or the model knows one language only.
+    public var languageProbability = 1.0
+    /// Whether the language was detected (a multilingual model, no language given).
+    public var languageWasDetected = false
     /// Seconds of audio transcribed.
     public let duration: Double
 
@@ -132,8 +146,10 @@ public final class WhisperRecognizer: Sendable {
         }
 
         var language = options.language ?? "en"
+        var languageProbability = 1.0
         if isMultilingual && options.language == nil && contentFrames > 0 {
-            language = detectLanguage(encoded: model.encode(window(at: 0, frames: min(windowFrames, contentFrames))))
+            (language, languageProbability) = detectLanguageWithProbability(
+                encoded: model.encode(window(at: 0, frames: min(windowFrames, contentFrames))))
         }
         let decoder = windowDecoder()
         var generator = SplitMix64(seed: 0)
@@ -158,7 +174,15 @@ public final class WhisperRecognizer: Sendable {
                 seek += segmentSize
                 continue
             }
-            let cut = cutSegments(result, timeOffset: timeOffset, segmentFrames: segmentSize, duration: duration)
+            var cut = cutSegments(result, timeOffset: timeOffset, segmentFrames: segmentSize, duration: duration)
+            let ratio = windowCompressionRatio(result)
+            for index in cut.segments.indices {
+                cut.segments[index].seek = seek
+                cut.segments[index].temperature = result.temperature
+                cut.segments[index].averageLogProb = result.averageLogProb
+                cut.segments[index].compressionRatio = ratio
+                cut.segments[index].noSpeechProb = result.noSpeechProb
+            }
             var nextSeek = seek + max(1, cut.framesConsumed)
             if options.wordTimestamps {
                 let timed = addWordTimestamps(
@@ -185,7 +209,10 @@ public final class WhisperRecognizer: Sendable {
             }
             seek = nextSeek
         }
-        return WhisperTranscription(segments: segments, language: language, duration: duration)
+        var transcription = WhisperTranscription(segments: segments, language: language, duration: duration)
+        transcription.languageProbability = languageProbability
+        transcription.languageWasDetected = isMultilingual && options.language == nil
+        return transcription
     }
 
     /// Decodes a window at temperature 0 and, while the text looks like a loop (it compresses
@@ -201,7 +228,7 @@ public final class WhisperRecognizer: Sendable {
                 encoded: encoded, prompt: prompt, sotIndex: sotIndex,
                 temperature: temperature, bestOf: options.bestOf, generator: &generator)
             let loops =
-                options.compressionRatioThreshold.map { compressionRatio(tokenizer.decode(result.tokens)) > $0 }
+                options.compressionRatioThreshold.map { windowCompressionRatio(result) > $0 }
                 ?? false
             let unsure = options.logProbThreshold.map { result.averageLogProb < $0 } ?? false
             let silent = options.noSpeechThreshold.map { result.noSpeechProb > $0 } ?? false
@@ -255,14 +282,28 @@ public final class WhisperRecognizer: Sendable {
         return (tokens, sotIndex)
     }
 
+    /// How well a window's text compresses: its stripped text, as faster-whisper measures it.
+    func windowCompressionRatio(_ result: WhisperWindowResult) -> Double {
+        compressionRatio(tokenizer.decode(result.tokens).trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
     /// The language token likeliest right after `<|startoftranscript|>`.
     func detectLanguage(encoded: Matrix) -> String {
+        detectLanguageWithProbability(encoded: encoded).language
+    }
+
+    /// The same, with its probability among the language tokens (a softmax over their logits
+    /// alone, as faster-whisper reports it).
+    func detectLanguageWithProbability(encoded: Matrix) -> (language: String, probability: Double) {
         let logits = model.logits(tokens: [specialTokens.startOfTranscript], encoded: encoded)
         let best = specialTokens.languages.max { lhs, rhs in
             let (l, r) = (logits[0, lhs.value], logits[0, rhs.value])
             return l != r ? l < r : lhs.value > rhs.value
         }
-        return best?.key ?? "en"
+        guard let best else { return ("en", 1) }
+        let maximum = Double(logits[0, best.value])
+        let sum = specialTokens.languages.values.reduce(0.0) { $0 + exp(Double(logits[0, $1]) - maximum) }
+        return (best.key, 1 / sum)
     }
 
     /// The reference's test for a window without speech.
@@ -378,7 +419,7 @@ extension WhisperRecognizer: SpeechRecognizer {
         }
         let transcription = transcribe(samples: samples)
         let (transcript, segmentWords) = timedTranscript(transcription)
-        return Recognition(transcript: transcript, segmentWords: segmentWords, emissions: nil)
+        return Recognition(transcript: transcript, segmentWords: segmentWords, emissions: nil, whisper: transcription)
     }
 }
 
