@@ -35,7 +35,7 @@ struct OutputArguments: ParsableArguments {
     @Option(name: .customLong("case"), help: "Letter case of the text, for models that emit upper case only.")
     var textCase: TextCase?
 
-    @Flag(name: .long, help: "With --format json, add each word's character timings.")
+    @Flag(name: .long, help: "CTC models, with --format json or jsonl: each word's character timings.")
     var characters = false
 
     @Option(
@@ -44,6 +44,16 @@ struct OutputArguments: ParsableArguments {
             "CTC models: also write <dir>/<stem>.npy per input: float32 log-probabilities, shape (frames, vocab).",
             valueName: "dir"))
     var emissions: String?
+
+    @Option(name: .long, help: ArgumentHelp("srt and vtt: characters per subtitle line.", valueName: "n"))
+    var maxLineWidth = Segmenter.defaultMaximumLineLength
+
+    @Option(name: .long, help: ArgumentHelp("srt and vtt: lines per subtitle cue.", valueName: "n"))
+    var maxLineCount = Segmenter.defaultMaximumLines
+
+    @Option(
+        name: .long, help: ArgumentHelp("srt and vtt: words per subtitle line (default: no limit).", valueName: "n"))
+    var maxWordsPerLine: Int?
 }
 
 /// Which checkpoint runs.

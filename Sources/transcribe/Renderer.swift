@@ -20,11 +20,13 @@ struct Renderer: Sendable {
     /// Several inputs share stdout, so each record says which input it is.
     let labelled: Bool
 
-    init(format: OutputFormat, model: any SpeechRecognizer, textCase: TextCase?, characters: Bool, labelled: Bool) {
+    init(
+        format: OutputFormat, model: any SpeechRecognizer, textCase: TextCase?, options: OutputOptions, labelled: Bool
+    ) {
         self.format = format
         self.modelName = URL(fileURLWithPath: model.directory.path).standardizedFileURL.lastPathComponent
         self.textCase = textCase
-        self.options = OutputOptions(includeCharacters: characters)
+        self.options = options
         self.labelled = labelled
     }
 
@@ -41,7 +43,8 @@ struct Renderer: Sendable {
     func output(_ input: Input, _ recognition: Recognition) -> TranscriptOutput {
         var timed = recognition.transcript
         if let textCase { timed = timed.cased(textCase) }
-        return recognition.output(input: input.jsonName, model: modelName, transcript: timed)
+        return recognition.output(
+            input: input.jsonName, model: modelName, transcript: timed, segmenter: options.segmenter)
     }
 
     /// The content of the input's output file.

@@ -52,6 +52,9 @@ struct Transcribe: ParsableCommand {
         guard (performance.threads ?? 1) > 0 else { throw ValidationError("--threads must be at least 1") }
         guard performance.jobs > 0 else { throw ValidationError("--jobs must be at least 1") }
         guard whisper.beamSize > 0 else { throw ValidationError("--beam-size must be at least 1") }
+        guard output.maxLineWidth > 0, output.maxLineCount > 0, (output.maxWordsPerLine ?? 1) > 0 else {
+            throw ValidationError("--max-line-width, --max-line-count and --max-words-per-line must be at least 1")
+        }
         if let shard = input.shard, Shard(shard) == nil {
             throw ValidationError("--shard must be k/n with 0 <= k < n, e.g. 0/4; got '\(shard)'")
         }
@@ -180,7 +183,10 @@ struct Transcribe: ParsableCommand {
         InterruptHandler.install()
 
         let renderer = Renderer(
-            format: output.format, model: transcriber, textCase: output.textCase, characters: output.characters,
+            format: output.format, model: transcriber, textCase: output.textCase,
+            options: OutputOptions(
+                includeCharacters: output.characters, maximumLineLength: output.maxLineWidth,
+                maximumLines: output.maxLineCount, maximumWordsPerLine: output.maxWordsPerLine),
             labelled: inputs.count > 1)
         let batch = Batch(
             transcriber: transcriber, inputs: inputs, renderer: renderer,

@@ -218,4 +218,43 @@ struct WhisperCommandTests {
         let piped = try Run(["--model", Self.model, Self.jfk])
         #expect(!piped.stderr.contains("language"))
     }
+
+    /// Subtitles from the real word times: no cue shows a word before it is spoken, none holds a
+    /// lone word here, every line fits, and the PyPI parsers read every cue.
+    @Test(arguments: ["jfk_inaugural_1961.flac", "ls-dev-clean_1272-128104-0004_8k.wav"])
+    func subtitlesFollowTheWords(_ name: String) throws {
+        let path = Fixtures.sharedSamples.appendingPathComponent(name).path
+        let json = try Run(["--model", Self.model, "--format", "json", path])
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let words = try #require(document["words"] as? [[String: Any]])
+        for (format, width) in [("srt", 42), ("vtt", 42), ("srt", 24)] {
+            try withTemporaryDirectory { directory in
+                let run = try Run(
+                    [
+                        "--model", Self.model, "--format", format, "--max-line-width", "\(width)", "-o", directory.path,
+                        path,
+                    ])
+                #expect(run.status == 0, "\(run.stderr)")
+                let stem = URL(fileURLWithPath: name).deletingPathExtension().lastPathComponent
+                let file = directory.appendingPathComponent("\(stem).\(format)").path
+                let texts = try cueTexts(ofSubtitleFile: file, format: format)
+                #expect(texts.joined(separator: " ") == document["text"] as? String)
+                #expect(texts.allSatisfy { $0.split(separator: " ").count > 1 }, "\(texts)")
+                let content = try String(contentsOfFile: file, encoding: .utf8)
+                let lines = content.split(separator: "\n").filter { !$0.contains("-->") && !$0.allSatisfy(\.isNumber) }
+                #expect(lines.dropFirst(format == "vtt" ? 1 : 0).allSatisfy { $0.count <= width }, "\(lines)")
+                // Each cue starts no earlier than its first word.
+                let starts = content.split(separator: "\n").filter { $0.contains("-->") }.map { line -> Double in
+                    let clock = line.prefix(12).replacingOccurrences(of: ",", with: ".").split(separator: ":")
+                    return Double(clock[0])! * 3600 + Double(clock[1])! * 60 + Double(clock[2])!
+                }
+                var first = 0
+                for (cue, text) in zip(starts, texts) {
+                    let wordStart = try #require(words[first]["start"] as? Double)
+                    #expect(cue >= wordStart - 1e-9, "\(text)")
+                    first += text.split(separator: " ").count
+                }
+            }
+        }
+    }
 }

@@ -26,11 +26,30 @@ public struct OutputOptions: Sendable, Equatable {
     public var includeCharacters: Bool
     /// With srt and vtt: characters per line; a cue's text is wrapped at word boundaries.
     public var maximumLineLength: Int
+    /// With srt and vtt: lines per cue.
+    public var maximumLines: Int
+    /// With srt and vtt: words per line; nil for no limit.
+    public var maximumWordsPerLine: Int?
 
-    public init(includeCharacters: Bool = false, maximumLineLength: Int = Segmenter.defaultMaximumLineLength) {
+    public init(
+        includeCharacters: Bool = false, maximumLineLength: Int = Segmenter.defaultMaximumLineLength,
+        maximumLines: Int = Segmenter.defaultMaximumLines, maximumWordsPerLine: Int? = nil
+    ) {
         self.includeCharacters = includeCharacters
         self.maximumLineLength = maximumLineLength
+        self.maximumLines = maximumLines
+        self.maximumWordsPerLine = maximumWordsPerLine
     }
+
+    /// The cues these limits allow.
+    public var segmenter: Segmenter {
+        Segmenter(
+            maximumLineLength: maximumLineLength, maximumLines: maximumLines, maximumWordsPerLine: maximumWordsPerLine)
+    }
+
+    /// The shortest time a cue stays on screen (where the next one leaves room): 5/6 s, the
+    /// usual minimum for reading two words.
+    public static let minimumCueDuration = 5.0 / 6.0
 }
 
 /// One input's result as the writers see it: its name, the model that heard it, its timed
@@ -85,10 +104,16 @@ public struct TranscriptOutput: Sendable, Equatable {
         var previousEnd = 0
         return segments.enumerated().map { number, segment in
             let start = max(milliseconds(segment.start), previousEnd)
-            let end = max(milliseconds(segment.end), start)
+            // A cue too short to read stays up to the minimum, where the next cue leaves room.
+            let next =
+                number + 1 < segments.count
+                ? milliseconds(segments[number + 1].start) : milliseconds(transcript.duration)
+            let end = max(
+                milliseconds(segment.end), min(start + milliseconds(OutputOptions.minimumCueDuration), next), start)
             previousEnd = end
             let words = segment.words.map { timestampSeparator == "." ? escapedForWebVTT($0.text) : $0.text }
-            let lines = SubtitleLines.wrap(words, width: options.maximumLineLength)
+            let lines = SubtitleLines.wrap(
+                words, width: options.maximumLineLength, wordsPerLine: options.maximumWordsPerLine)
             let timing =
                 timestamp(start, separator: timestampSeparator) + " --> "
                 + timestamp(end, separator: timestampSeparator)

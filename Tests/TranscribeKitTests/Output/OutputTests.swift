@@ -181,7 +181,8 @@ func handMadeTranscript(_ words: [(String, Double, Double)], duration: Double, c
         // "WORD" x 8 is 39 characters: a line holds 8 words, two lines 16.
         let transcript = words(startingAt: (0..<20).map { Double($0) * 0.3 })
         let segments = Segmenter(maximumDuration: 100).segments(transcript)
-        #expect(segments.map(\.wordRange) == [0..<16, 16..<20])
+        // Two cues are needed; they take the words evenly, not 16 and 4.
+        #expect(segments.map(\.wordRange) == [0..<10, 10..<20])
         for segment in segments {
             #expect(SubtitleLines.wrap(segment.words.map(\.text), width: 42).allSatisfy { $0.count <= 42 })
         }
@@ -190,8 +191,29 @@ func handMadeTranscript(_ words: [(String, Double, Double)], duration: Double, c
     @Test func splitsAtTheMaximumDuration() {
         let transcript = words(startingAt: (0..<10).map { Double($0) * 0.3 })
         let segments = Segmenter(maximumDuration: 1.2, maximumLineLength: 1000).segments(transcript)
-        #expect(segments.map(\.wordRange) == [0..<4, 4..<8, 8..<10])
+        #expect(segments.map(\.wordRange) == [0..<3, 3..<6, 6..<10])
         #expect(segments.allSatisfy { $0.end - $0.start <= 1.2 + 1e-9 })
+    }
+
+    /// A word is a cue of its own only where its neighbours cannot take it: greedy filling would
+    /// leave "E" alone after a full cue; the cues share the words instead.
+    @Test func leavesNoWordAloneThatItsNeighboursCouldTake() {
+        let transcript = handMadeTranscript(
+            ["AAAAAAAAAAAAAAAAAAAA", "BBBBBBBBBBBBBBBBBBBB", "CCCCCCCCCCCCCCCCCCCC", "DDDDDDDDDDDDDDDDDDDD", "E"]
+                .enumerated().map { ($1, Double($0) * 0.4, Double($0) * 0.4 + 0.4) }, duration: 3)
+        let segments = Segmenter().segments(transcript)
+        #expect(segments.map(\.wordRange.count) == [2, 3])
+        #expect(segments.allSatisfy { $0.wordRange.count > 1 })
+    }
+
+    @Test func limitsWordsPerLine() {
+        let transcript = words(startingAt: (0..<6).map { Double($0) * 0.3 })
+        let segments = Segmenter(maximumWordsPerLine: 2).segments(transcript)
+        #expect(segments.map(\.wordRange) == [0..<3, 3..<6])
+        for segment in segments {
+            let lines = SubtitleLines.wrap(segment.words.map(\.text), width: 42, wordsPerLine: 2)
+            #expect(lines.count <= 2 && lines.allSatisfy { $0.split(separator: " ").count <= 2 })
+        }
     }
 
     @Test func neverSplitsInsideAWordAndKeepsEveryWordOnce() {

@@ -160,7 +160,7 @@ extension WhisperRecognizer {
             }
         }
         if !pending.isEmpty { pieces.append((String(decoding: bytes, as: UTF8.self), pending)) }
-        if ["zh", "ja", "th", "lo", "my", "yue"].contains(language) {
+        if Self.languagesWithoutSpaces.contains(language) {
             return (pieces.map(\.text), pieces.map(\.tokens))
         }
         var words: [String] = []
@@ -217,9 +217,13 @@ extension WhisperRecognizer {
         }
     }
 
-    /// The words of each segment, with their alignment times, each word's confidence its
-    /// probability and each token's its own; ranges of the transcript's words per segment.
+    /// The words of each segment with their alignment times, each word's confidence its
+    /// probability; ranges of the transcript's words per segment. Where a word does not start
+    /// with a space (`-gards` after ` up`), it is part of the word before it, as in Whisper's
+    /// text, except in languages written without spaces, where each aligned piece is a word. The
+    /// text is Whisper's own.
     public func timedTranscript(_ transcription: WhisperTranscription) -> (TimedTranscript, [Range<Int>]) {
+        let spaced = !Self.languagesWithoutSpaces.contains(transcription.language)
         var words: [TimedTranscript.Word] = []
         var ranges: [Range<Int>] = []
         for segment in transcription.segments {
@@ -230,17 +234,22 @@ extension WhisperRecognizer {
                 // Kept in order and within the input, as every transcript's words are.
                 let start = min(max(words.last?.end ?? 0, word.start), transcription.duration)
                 let end = min(max(start, word.end), transcription.duration)
-                words.append(
-                    TimedTranscript.Word(characters: [
-                        .init(text: text, start: start, end: end, confidence: word.probability)
-                    ]))
+                let piece = TimedTranscript.CharacterTiming(
+                    text: text, start: start, end: end, confidence: word.probability)
+                if spaced, !word.text.hasPrefix(" "), words.count > first, let previous = words.popLast() {
+                    words.append(TimedTranscript.Word(characters: previous.characters + [piece]))
+                } else {
+                    words.append(TimedTranscript.Word(characters: [piece]))
+                }
             }
             ranges.append(first..<words.count)
         }
-        let transcript = TimedTranscript(
-            text: words.map(\.text).joined(separator: " "), duration: transcription.duration, words: words)
-        return (transcript, ranges)
+        let text = spaced ? words.map(\.text).joined(separator: " ") : transcription.text
+        return (TimedTranscript(text: text, duration: transcription.duration, words: words), ranges)
     }
+
+    /// Languages whose words are aligned character by character (faster-whisper's list).
+    static let languagesWithoutSpaces: Set<String> = ["zh", "ja", "th", "lo", "my", "yue"]
 }
 
 /// The median; 0 for no values.
