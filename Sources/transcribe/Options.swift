@@ -58,8 +58,15 @@ struct OutputArguments: ParsableArguments {
 
 /// Which checkpoint runs.
 struct ModelArguments: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Model directory in Hugging Face layout.", valueName: "dir"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Model directory in Hugging Face layout, or the name of an installed model (tiny.en, base, ...).",
+            valueName: "dir|name"))
     var model: String?
+
+    @Flag(name: .long, help: "List the installed models, their families and where they are; then exit.")
+    var listModels = false
 }
 
 /// How a Whisper model decodes; a CTC model ignores these.

@@ -68,7 +68,7 @@ struct Transcribe: ParsableCommand {
                 "--language \(language): not a language Whisper knows; give a code (de), an English name (German) or auto"
             )
         }
-        guard !input.files.isEmpty || input.filesFrom != nil else {
+        guard !input.files.isEmpty || input.filesFrom != nil || modelOptions.listModels else {
             throw ValidationError("no input: name audio files, '-' for standard input, or --files-from PATH")
         }
         if input.filesFrom == "-" && input.files.contains("-") {
@@ -131,6 +131,7 @@ struct Transcribe: ParsableCommand {
     }
 
     func transcribeAll() -> Status {
+        if modelOptions.listModels { return listModels() }
         let inputs: [Input]
         let outputDirectory = output.outputDir.map { withRawBytes([$0])[0] }
         let emissionsDirectory = output.emissions.map { withRawBytes([$0])[0] }
@@ -195,6 +196,27 @@ struct Transcribe: ParsableCommand {
                 emissions: emissionsDirectory, quiet: quiet,
                 languageGiven: whisper.language.flatMap { WhisperLanguages.code(for: $0) } != nil))
         return batch.run() == 0 ? .success : .someInputsFailed
+    }
+
+    /// `--list-models`: one line per installed model, `NAME<tab>FAMILY<tab>PATH`, the one taken
+    /// without --model marked on stderr.
+    func listModels() -> Status {
+        let models = ModelDirectory.installed()
+        guard !models.isEmpty else {
+            Self.printError(
+                "transcribe: no model is installed; scripts/install-whisper-tiny-en.sh installs Whisper tiny.en")
+            return .modelUnavailable
+        }
+        let lines = models.map { "\($0.name)\t\($0.family)\t\($0.path)" }.joined(separator: "\n") + "\n"
+        if let chosen = try? ModelDirectory.resolve(explicit: nil) {
+            Self.printError("transcribe: without --model, \(chosen.path) is taken")
+        }
+        let code = Array(lines.utf8).withUnsafeBytes { writeAll(STDOUT_FILENO, $0) }
+        guard code == 0 else {
+            Self.printError("transcribe: stdout: \(String(cString: strerror(code)))")
+            return .someInputsFailed
+        }
+        return .success
     }
 
     /// Makes `path` and the folders above it where missing; a usage error names the folder and

@@ -75,6 +75,40 @@ import TestSupport
             environment: ["DIR": directory.path, "XDG_DATA_HOME": directory.path])
     }
 
+    /// --model takes the name of an installed model as well as a directory, and --list-models
+    /// shows what is installed and where.
+    @Test func installedModelsByName() throws {
+        try withTemporaryDirectory { home in
+            let models = home.appendingPathComponent("Models")
+            try FileManager.default.createDirectory(at: models, withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(
+                at: models.appendingPathComponent("whisper-tiny.en"),
+                withDestinationURL: Fixtures.whisperModel("tiny-en"))
+            try FileManager.default.createSymbolicLink(
+                at: models.appendingPathComponent("wav2vec2-base-960h"),
+                withDestinationURL: Fixtures.models.appendingPathComponent("base-postnorm-f32"))
+            let clip = Fixtures.speech.appendingPathComponent("hello_world.wav").path
+            let byDirectory = try Self.installedCopy(in: home, "-q --model ./Models/whisper-tiny.en '\(clip)'")
+            for name in ["tiny.en", "whisper-tiny.en"] {
+                let byName = try Self.installedCopy(in: home, "-q --model \(name) '\(clip)'")
+                #expect(byName.status == 0, "\(byName.stderr)")
+                #expect(byName.stdout == byDirectory.stdout)
+            }
+            let unknown = try Self.installedCopy(in: home, "-q --model large-v9 '\(clip)'")
+            #expect(unknown.status == 3)
+            #expect(unknown.stderr.contains("Models/whisper-large-v9"))
+
+            let list = try Self.installedCopy(in: home, "--list-models")
+            #expect(list.status == 0)
+            let rows = list.stdout.split(separator: "\n").map { $0.split(separator: "\t").map(String.init) }
+            #expect(
+                rows.map { $0.prefix(2) } == [["wav2vec2-base-960h", "wav2vec2"], ["whisper-tiny.en", "whisper"]])
+            #expect(rows.allSatisfy { $0.count == 3 && $0[2].hasSuffix("/Models/" + $0[0]) })
+            #expect(
+                list.stderr.contains("without --model") && list.stderr.contains("Models/wav2vec2-base-960h is taken"))
+        }
+    }
+
     @Test func saysWhereItLookedWhenNoModelIsFound() throws {
         try withTemporaryDirectory { home in
             let run = try Self.installedCopy(in: home, "a.wav")

@@ -24,16 +24,26 @@ public struct ModelDirectory: Sendable {
         executablePath: String = CommandLine.arguments.first ?? "",
         currentDirectory: String = FileManager.default.currentDirectoryPath
     ) throws -> ModelDirectory {
-        if let explicit { return ModelDirectory(path: explicit) }
+        let locations = defaultLocations(
+            environment: environment, executablePath: executablePath, currentDirectory: currentDirectory)
+        if let explicit {
+            // A directory, or the name of an installed model: `tiny.en` or `whisper-tiny.en`, `base`.
+            var isDirectory: ObjCBool = false
+            if explicit.contains("/") || FileManager.default.fileExists(atPath: explicit, isDirectory: &isDirectory) {
+                return ModelDirectory(path: explicit)
+            }
+            let named = locations.flatMap { location in
+                [explicit, "whisper-" + explicit].map { location + "/" + $0 }
+            }
+            for candidate in named where FileManager.default.fileExists(atPath: candidate + "/config.json") {
+                return ModelDirectory(path: candidate)
+            }
+            throw ModelError.notFound(searched: named)
+        }
         if let fromEnvironment = environment[environmentVariable], !fromEnvironment.isEmpty {
             return ModelDirectory(path: fromEnvironment)
         }
-        let candidates = defaultNames.flatMap { name in
-            defaultLocations(
-                environment: environment, executablePath: executablePath, currentDirectory: currentDirectory
-            )
-            .map { $0 + "/" + name }
-        }
+        let candidates = defaultNames.flatMap { name in locations.map { $0 + "/" + name } }
         for candidate in candidates where FileManager.default.fileExists(atPath: candidate + "/config.json") {
             return ModelDirectory(path: candidate)
         }
@@ -61,6 +71,29 @@ public struct ModelDirectory: Sendable {
         locations.append(dataHome + "/transcribe/models")
         var seen = Set<String>()
         return locations.filter { seen.insert($0).inserted }
+    }
+
+    /// The models installed in the default locations: each folder there with a config.json, by
+    /// name, with its family (config.json's `model_type`) and path; the first of a name wins.
+    public static func installed(
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        executablePath: String = CommandLine.arguments.first ?? "",
+        currentDirectory: String = FileManager.default.currentDirectoryPath
+    ) -> [(name: String, family: String, path: String)] {
+        var models: [(name: String, family: String, path: String)] = []
+        let locations = defaultLocations(
+            environment: environment, executablePath: executablePath, currentDirectory: currentDirectory)
+        for location in locations {
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: location)) ?? []).sorted()
+            for name in names where !models.contains(where: { $0.name == name }) {
+                let path = location + "/" + name
+                let config = path + "/config.json"
+                guard FileManager.default.fileExists(atPath: config) else { continue }
+                let family = (try? ModelFamily(configAt: config)).map(\.rawValue) ?? "unsupported"
+                models.append((name, family, URL(fileURLWithPath: path).standardizedFileURL.path))
+            }
+        }
+        return models
     }
 
     /// Checks the required files before any is parsed, so the first error names what is missing.
