@@ -144,14 +144,14 @@ final class Batch: @unchecked Sendable {
         }
         while nextToPrint < inputs.count, let ready = outcomes[nextToPrint] {
             let input = inputs[nextToPrint]
+            progress.clear()
             switch ready {
             case .transcribed(let recognition, let warnings):
                 for warning in warnings {
                     Diagnostics.write("transcribe: \(input.name): warning: \(warning)\n")
                 }
                 if let whisper = recognition.whisper, Diagnostics.isTerminal && !options.quiet {
-                    // Cleared first: a progress line may stand on the terminal.
-                    Diagnostics.write("\r\u{1B}[Ktranscribe: \(input.name): \(languageLine(whisper))\n")
+                    Diagnostics.write("transcribe: \(input.name): \(languageLine(whisper))\n")
                 }
                 if options.outputDirectory == nil && !printRecord(renderer.stdoutRecord(input, recognition)) {
                     failures += 1

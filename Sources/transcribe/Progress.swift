@@ -9,6 +9,9 @@ final class Progress: @unchecked Sendable {
     private let lock = NSLock()
     private var done = 0
     private var audioSeconds = 0.0
+    /// The line last drawn, and whether it is on the screen now.
+    private var line = ""
+    private var shown = false
 
     init(total: Int, enabled: Bool) {
         self.total = total
@@ -25,16 +28,28 @@ final class Progress: @unchecked Sendable {
         let elapsed = Date().timeIntervalSince(start)
         let speed = elapsed > 0 ? audioSeconds / elapsed : 0
         let left = done > 0 ? elapsed / Double(done) * Double(total - done) : 0
-        let line =
+        let line: String =
             "\(done)/\(total) files, \(Self.clock(audioSeconds)) of audio, "
             + String(format: "%.1fx real time", speed) + ", \(Self.clock(left)) left"
+        self.line = line
+        shown = true
         Diagnostics.write("\r\u{1B}[K" + line)
     }
 
-    /// Ends the display with a newline, leaving the last line on screen.
+    /// Takes the line off the screen before anything else is written there (results on stdout,
+    /// messages on stderr), so that nothing is ever printed onto it; the next file redraws it.
+    func clear() {
+        guard enabled else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        if shown { Diagnostics.write("\r\u{1B}[K") }
+        shown = false
+    }
+
+    /// Ends the display: the last line stays on the screen, with a newline.
     func finish() {
         guard enabled, done > 0 else { return }
-        Diagnostics.write("\n")
+        Diagnostics.write("\r\u{1B}[K" + line + "\n")
     }
 
     static func clock(_ seconds: Double) -> String {

@@ -273,6 +273,28 @@ import TestSupport
         }
     }
 
+    /// With results on the same terminal, the progress line is taken off before each result, so
+    /// the screen never shows progress and a result on one line; into a pipe, stdout holds no
+    /// progress.
+    @Test(.enabled(if: TestEnvironment.runs(needing: TestEnvironment.hasTool("script")), "script(1) is not installed"))
+    func progressNeverSharesALineWithResults() throws {
+        try TestEnvironment.requireTool("script", package: "bsdutils")
+        let inputs = Self.clips.map { "'\($0)'" }.joined(separator: " ")
+        let terminal = try Run.shell("script -qec \"\\\"$TRANSCRIBE\\\" --model '\(Self.model)' \(inputs)\" /dev/null")
+        #expect(terminal.status == 0)
+        // What stays on screen of each line: the text after the last carriage return or erase.
+        // script(1) ends each line with \r\n (one Character in Swift, so taken apart as text).
+        let screen = terminal.stdout.replacingOccurrences(of: "\r\n", with: "\n").components(separatedBy: "\n").map {
+            ($0.components(separatedBy: "\r").last ?? "").replacingOccurrences(of: "\u{1B}[K", with: "")
+        }
+        let results = screen.filter { $0.contains("\t") }
+        #expect(results.count == Self.clips.count)
+        #expect(results.allSatisfy { !$0.contains(" files, ") }, "\(screen)")
+        #expect(screen.last(where: { !$0.isEmpty })?.hasPrefix("\(Self.clips.count)/\(Self.clips.count) files") == true)
+        let piped = try Run(["--model", Self.model] + Self.clips)
+        #expect(!piped.stdout.contains(" files, ") && !piped.stdout.contains("\u{1B}"))
+    }
+
     /// SIGKILL at random points of a batch: every output present is complete, and the next run
     /// removes the dead process's temporary files and finishes the batch.
     @Test func killedOutrightNoOutputIsPartial() throws {
