@@ -1,30 +1,50 @@
-import CSndFile
 import Foundation
 
-/// An audio file opened for reading with libsndfile: WAV (8/16/24/32-bit PCM, float), FLAC,
+/// An audio input opened for reading with libsndfile: WAV (8/16/24/32-bit PCM, float), FLAC,
 /// Ogg Vorbis, Opus, MP3 and whatever else the installed libsndfile decodes.
 ///
-/// Owns the `SNDFILE*` handle and closes it in `deinit`.
+/// What libsndfile would read short is put right first, without touching the file (see
+/// `damage`): a chained Ogg file (`cat a.ogg b.ogg`) is decoded one stream after another, each
+/// resampled to the first one's rate where they differ; a WAV header whose data size was never
+/// filled in (a recorder stopped mid-write) is given the size of the audio that follows; an MP3
+/// without a Xing header, whose length libsndfile can only estimate, is read to its last frame.
 public final class AudioFile {
     public let path: String
-    /// Frames per second as decoded. Opus decodes at the Opus rate (8, 12, 16, 24, 48 kHz) at or
-    /// above the rate it was encoded from, so 44.1 kHz comes back as 48 kHz.
+    /// Frames per second as decoded (of the first stream, for a chained file). Opus decodes at the
+    /// Opus rate (8, 12, 16, 24, 48 kHz) at or above the rate it was encoded from, so 44.1 kHz
+    /// comes back as 48 kHz.
     public let sampleRate: Int
     public let channels: Int
-    /// Frames per channel as the header claims (`Int64.max` when unknown); `readMono()` reads
-    /// what the data holds, not this.
+    /// Frames per channel as the header claims (`Int64.max` when unknown, as for a chained file);
+    /// `readMono()` reads what the data holds, not this.
     public let frames: Int64
     /// libsndfile's names for container and encoding: "WAV (Microsoft), Signed 16 bit PCM".
     public let formatDescription: String
-    /// Read from a pipe whose header gives a placeholder length (see `isPlaceholder`), so that
-    /// ending before it is no sign of damage.
-    let headerLengthIsPlaceholder: Bool
 
-    private let handle: OpaquePointer
-    /// The bytes behind a handle opened from memory; libsndfile reads them through `virtualIO`.
-    private let memory: MemoryStream?
+    /// The stream being decoded: the input itself, or one link of a chain.
+    private var link: SoundFile?
+    private var linkNumber = 1
+    /// Frames decoded from `link`, at its own rate.
+    private var linkFrames: Int64 = 0
+    /// The links after `link`.
+    private let upcoming: Upcoming
+    /// `link`'s rate to `sampleRate`, where they differ, and the block held back for it: a
+    /// resampler flushes its tail only with input in the same call.
+    private var converter: StreamingResampler?
+    private var heldBack: [Float] = []
+    /// An MPEG stream, whose frames were walked to tell whether it is cut (`MPEGStream`):
+    /// libsndfile's frame count is no guide there.
+    private let framesWalked: Bool
+    private var notes: [String]
 
-    /// Interleaved samples decoded per `sf_readf_float` call (512 KiB of Float).
+    /// Where the links after the first come from.
+    private enum Upcoming {
+        case bytes([ByteSource])
+        case relay(PipeRelay)
+        case none
+    }
+
+    /// Interleaved samples decoded per call at most by `readMono()`.
     private static let chunkSamples = 1 << 17
 
     public convenience init(path: String) throws(AudioError) {
@@ -32,7 +52,7 @@ public final class AudioFile {
     }
 
     /// The file at `path`, named `name` in errors. The path is bytes (any name the kernel takes,
-    /// UTF-8 or not, of any length it takes): the file is opened here and libsndfile gets the
+    /// UTF-8 or not, of any length it takes): the file is opened here and read through its
     /// descriptor.
     public convenience init(path: BytePath, name: String) throws(AudioError) {
         // Without blocking, so that a named pipe with no writer reads as empty instead of
@@ -51,13 +71,7 @@ public final class AudioFile {
             throw .cannotOpen(path: name, reason: "is a directory")
         case S_IFREG:
             guard status.st_size > 0 else { throw .cannotOpen(path: name, reason: "file is empty") }
-            _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~O_NONBLOCK)
-            // libsndfile reads and closes its own copy of the descriptor.
-            let copy = dup(descriptor)
-            guard copy >= 0 else { throw .cannotOpen(path: name, reason: String(cString: strerror(errno))) }
-            try self.init(name: name, memory: nil, isStream: false) { info in
-                sf_open_fd(copy, Int32(SFM_READ), &info, 1)
-            }
+            try self.init(bytes: FileBytes(descriptor: Self.copy(of: descriptor, name: name)), name: name)
         default:
             // A named pipe or device.
             try self.init(descriptor: descriptor, name: name)
@@ -74,99 +88,104 @@ public final class AudioFile {
         switch try StreamInput.plan(descriptor: descriptor, name: name, memoryLimit: memoryLimit) {
         case .memory(let data):
             try self.init(data: data, name: name)
-        case .descriptor:
-            _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~O_NONBLOCK)
-            // libsndfile reads and closes its own copy of the descriptor.
-            let copy = dup(descriptor)
-            guard copy >= 0 else { throw .cannotOpen(path: name, reason: String(cString: strerror(errno))) }
-            try self.init(name: name, memory: nil, isStream: true) { info in sf_open_fd(copy, Int32(SFM_READ), &info, 1)
-            }
+        case .file:
+            try self.init(bytes: FileBytes(descriptor: Self.copy(of: descriptor, name: name)), name: name)
+        case .pipe(let relaying):
+            let copy = try Self.copy(of: descriptor, name: name)
+            _ = fcntl(copy, F_SETFL, fcntl(copy, F_GETFL) & ~O_NONBLOCK)
+            try self.init(pipe: copy, relaying: relaying, name: name)
         }
+    }
+
+    /// A descriptor of its own for the input, which libsndfile, the relay or `FileBytes` closes.
+    private static func copy(of descriptor: Int32, name: String) throws(AudioError) -> Int32 {
+        let copy = fcntl(descriptor, F_DUPFD_CLOEXEC, 0)
+        guard copy >= 0 else { throw .cannotOpen(path: name, reason: String(cString: strerror(errno))) }
+        return copy
     }
 
     /// Opens audio held in memory (read from standard input, say); `name` stands for the path
     /// in errors. Every format works, also those that need to seek.
     public convenience init(data: Data, name: String) throws(AudioError) {
         guard !data.isEmpty else { throw .cannotOpen(path: name, reason: "no data") }
-        let stream = MemoryStream(data)
-        try self.init(name: name, memory: stream, isStream: false) { info in
-            sf_open_virtual(
-                &MemoryStream.virtualIO, Int32(SFM_READ), &info, Unmanaged.passUnretained(stream).toOpaque())
+        try self.init(bytes: MemoryBytes(data), name: name)
+    }
+
+    /// A file or bytes in memory, seen whole before decoding: the repairs are planned here.
+    private convenience init(bytes: ByteSource, name: String) throws(AudioError) {
+        let chain = OggChain.links(in: bytes)
+        if chain.count > 1 {
+            let first = try SoundFile(bytes: bytes.slice(chain[0]), name: name)
+            try self.init(first: first, upcoming: .bytes(chain.dropFirst().map { bytes.slice($0) }), notes: [])
+            return
+        }
+        if let repair = WAVHeader.repair(of: bytes) {
+            let first = try SoundFile(bytes: repair.applied(to: bytes), name: name)
+            try self.init(first: first, upcoming: .none, notes: [repair.note])
+            return
+        }
+        var first = try SoundFile(bytes: bytes, name: name)
+        guard first.container == .mpeg, let stream = MPEGStream(bytes) else {
+            try self.init(first: first, upcoming: .none, notes: [])
+            return
+        }
+        // libsndfile reads no further than its estimate, or than a Xing header that counts less
+        // than the file holds (`cat a.mp3 b.mp3`): give it the count of the frames there are.
+        let cut = stream.announcedFrames.map { stream.frames > $0 + 1 } ?? (first.frames < Int64(stream.samples))
+        let audio = stream.audioStart + (stream.announcedFrames == nil ? 0 : stream.first.length)
+        if cut, let info = MPEGStream.infoFrame(like: bytes.bytes(audio..<(audio + 4)), frames: stream.frames) {
+            let counted = SplicedBytes([
+                .range(bytes, 0..<stream.audioStart), .bytes(info), .range(bytes, audio..<bytes.count),
+            ])
+            first = try SoundFile(bytes: counted, name: name)
+        }
+        try self.init(first: first, upcoming: .none, notes: [stream.damage].compactMap { $0 }, framesWalked: true)
+    }
+
+    /// A pipe, decoded as it arrives: straight from libsndfile, or through a relay that cuts it
+    /// into links and repairs its header (`StreamInput.Relaying`).
+    private convenience init(pipe descriptor: Int32, relaying: StreamInput.Relaying?, name: String) throws(AudioError) {
+        let relay: PipeRelay
+        switch relaying {
+        case nil:
+            try self.init(first: SoundFile(descriptor: descriptor, name: name), upcoming: .none, notes: [])
+            return
+        case .oggChain: relay = try PipeRelay(descriptor: descriptor, framer: OggChainSplitter(), name: name)
+        case .wavHeader: relay = try PipeRelay(descriptor: descriptor, framer: WAVStreamRepair(), name: name)
+        }
+        guard let first = relay.nextLink() else {
+            relay.cancel()
+            throw .cannotOpen(path: name, reason: "no data")
+        }
+        do {
+            try self.init(first: relay.open(first, name: name), upcoming: .relay(relay), notes: [])
+        } catch {
+            relay.cancel()
+            throw error
         }
     }
 
-    /// Opens through `open` and checks the layout the header describes. libsndfile keeps the
-    /// reason an open failed in one process-wide variable, so opening and reading that reason
-    /// happen under one lock.
-    private init(
-        name: String, memory: MemoryStream?, isStream: Bool, open: (inout SF_INFO) -> OpaquePointer?
-    ) throws(AudioError) {
-        var info = SF_INFO()
-        Self.openLock.lock()
-        let opened = open(&info)
-        let failure = opened == nil ? Self.message(sf_strerror(nil)) : ""
-        Self.openLock.unlock()
-        guard let handle = opened else { throw .cannotOpen(path: name, reason: failure) }
-        guard info.channels > 0, info.samplerate > 0 else {
-            sf_close(handle)
-            throw .unsupportedLayout(path: name, reason: "\(info.channels) channels at \(info.samplerate) Hz")
-        }
-        self.path = name
-        self.handle = handle
-        self.memory = memory
-        sampleRate = Int(info.samplerate)
-        channels = Int(info.channels)
-        frames = info.frames
-        formatDescription = Self.describe(format: info.format)
-        headerLengthIsPlaceholder =
-            isStream && Self.isPlaceholder(frames: info.frames, channels: info.channels, format: info.format)
-    }
-
-    /// A header written before its writer knew the length, as a writer into a pipe must: a data
-    /// size of about 2 or 4 GiB (sox writes 0x7FFFF000, ffmpeg 0xFFFFFFFF). Only for a stream,
-    /// where libsndfile cannot compare it with the file's size.
-    private static func isPlaceholder(frames: sf_count_t, channels: Int32, format: Int32) -> Bool {
-        let width: Int64
-        switch format & Int32(SF_FORMAT_SUBMASK) {
-        case Int32(SF_FORMAT_PCM_S8), Int32(SF_FORMAT_PCM_U8), Int32(SF_FORMAT_ULAW), Int32(SF_FORMAT_ALAW): width = 1
-        case Int32(SF_FORMAT_PCM_16): width = 2
-        case Int32(SF_FORMAT_PCM_24): width = 3
-        case Int32(SF_FORMAT_PCM_32), Int32(SF_FORMAT_FLOAT): width = 4
-        case Int32(SF_FORMAT_DOUBLE): width = 8
-        default: return true  // compressed: a stream's length is not in its header
-        }
-        let (bytes, overflow) = frames.multipliedReportingOverflow(by: width * Int64(channels))
-        return overflow || bytes >= 0x7FFF_0000
-    }
-
-    /// libsndfile's reason when `data` is in no format it knows; nil when it opens (or fails for
-    /// another reason: a known format, damaged or cut short).
-    static func unrecognisedFormat(_ data: Data) -> String? {
-        let stream = MemoryStream(data)
-        var info = SF_INFO()
-        openLock.lock()
-        defer { openLock.unlock() }
-        guard
-            let handle = sf_open_virtual(
-                &MemoryStream.virtualIO, Int32(SFM_READ), &info, Unmanaged.passUnretained(stream).toOpaque())
-        else {
-            return sf_error(nil) == SF_ERR_UNRECOGNISED_FORMAT ? message(sf_strerror(nil)) : nil
-        }
-        sf_close(handle)
-        return nil
+    private init(first: SoundFile, upcoming: Upcoming, notes: [String], framesWalked: Bool = false) throws(AudioError) {
+        path = first.name
+        link = first
+        sampleRate = first.sampleRate
+        channels = first.channels
+        formatDescription = first.formatDescription
+        self.upcoming = upcoming
+        if case .none = upcoming { frames = first.frames } else { frames = Int64.max }
+        self.notes = notes
+        self.framesWalked = framesWalked
     }
 
     deinit {
-        sf_close(handle)
+        link = nil
+        if case .relay(let relay) = upcoming { relay.cancel() }
     }
 
-    /// libsndfile's notes from parsing the header (SFC_GET_LOG_INFO).
-    var headerLog: String {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let length = sf_command(handle, Int32(SFC_GET_LOG_INFO), &buffer, Int32(buffer.count))
-        return length > 0
-            ? String(decoding: buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
-    }
+    /// What was wrong with the input and was worked around, or cut its decoding short: a header
+    /// put right, a stream shorter than its header announces. Complete once `readMono` has
+    /// returned everything.
+    var damage: [String] { notes }
 
     /// All remaining frames, channels averaged: (frames,) in [-1, 1] for integer formats.
     /// Float files are returned as stored, NaN and infinities included.
@@ -179,95 +198,97 @@ public final class AudioFile {
         }
     }
 
-    /// Up to `maxFrames` of the next frames, channels averaged; empty at the end of the data.
+    /// Up to about `maxFrames` of the next frames, channels averaged, at `sampleRate`; empty at
+    /// the end of the data (of the last link).
     public func readMono(maxFrames: Int) throws(AudioError) -> [Float] {
-        var interleaved = [Float](repeating: 0, count: maxFrames * channels)
-        let read = interleaved.withUnsafeMutableBufferPointer {
-            sf_readf_float(handle, $0.baseAddress, sf_count_t(maxFrames))
+        while let current = link {
+            let block = try current.readMono(maxFrames: maxFrames)
+            linkFrames += Int64(block.count)
+            guard let converter else {
+                if !block.isEmpty { return block }
+                try nextLink()
+                continue
+            }
+            // One block held back, so that the link's last one reaches the resampler marked as its end.
+            let ending = block.isEmpty
+            let converted: [Float]
+            do {
+                converted = try converter.process(heldBack, endOfInput: ending)
+            } catch {
+                throw AudioError(error, path: path)
+            }
+            heldBack = block
+            if ending { try nextLink() }
+            if !converted.isEmpty { return converted }
         }
-        if read <= 0 && sf_error(handle) != SF_ERR_NO_ERROR {
-            throw .readFailed(path: path, reason: Self.message(sf_strerror(handle)))
-        }
-        var mono: [Float] = []
-        mono.reserveCapacity(max(0, Int(read)))
-        appendMixdown(of: interleaved[..<(max(0, Int(read)) * channels)], to: &mono)
-        return mono
+        return []
     }
 
-    /// (frames * channels,) interleaved -> (frames,) appended to `mono`.
-    private func appendMixdown(of interleaved: ArraySlice<Float>, to mono: inout [Float]) {
-        guard channels > 1 else {
-            mono.append(contentsOf: interleaved)
+    /// Ends the current link, noting whether it was cut short, and opens the next one.
+    private func nextLink() throws(AudioError) {
+        if let link, let note = truncation(of: link) { notes.append(note) }
+        link = nil
+        converter = nil
+        heldBack = []
+        linkFrames = 0
+        // A stream that cannot be opened is skipped, with a note; the ones after it are read.
+        while let opening = openUpcoming() {
+            linkNumber += 1
+            switch opening {
+            case .failure(let error):
+                notes.append("stream \(linkNumber) of the chain was skipped: \(error.reason)")
+            case .success(let next):
+                link = next
+                guard next.sampleRate != sampleRate else { return }
+                do {
+                    converter = try StreamingResampler(from: next.sampleRate, to: sampleRate)
+                } catch {
+                    throw AudioError(error, path: path)
+                }
+                return
+            }
+        }
+        if case .relay(let relay) = upcoming { notes += relay.notes }
+    }
+
+    /// The link after `linkNumber` opened, or why it cannot be; nil after the last.
+    private func openUpcoming() -> Result<SoundFile, AudioError>? {
+        switch upcoming {
+        case .none:
+            return nil
+        case .bytes(let sources):
+            guard linkNumber <= sources.count else { return nil }
+            return Result { () throws(AudioError) in try SoundFile(bytes: sources[linkNumber - 1], name: path) }
+        case .relay(let relay):
+            guard let descriptor = relay.nextLink() else { return nil }
+            return Result { () throws(AudioError) in try relay.open(descriptor, name: path) }
+        }
+    }
+
+    /// A note when `link` held fewer frames than its header announced (a truncated file, whose
+    /// readable part was used); nil otherwise.
+    private func truncation(of link: SoundFile) -> String? {
+        let which = linkNumber > 1 || isKnownChain ? "stream \(linkNumber) of the chain: " : ""
+        // An MP3's count is an estimate; its frames were walked instead (see `MPEGStream`).
+        if !framesWalked, link.frames > 0, link.frames < Int64(Int32.max) * 1024, linkFrames < link.frames,
+            !link.headerLengthIsPlaceholder
+        {
             return
+                "truncated: \(which)decoded \(linkFrames) of the \(link.frames) frames the header announces; transcribed what was readable"
         }
-        let scale = 1 / Float(channels)
-        var frameStart = interleaved.startIndex
-        while frameStart < interleaved.endIndex {
-            var sum: Float = 0
-            for sample in interleaved[frameStart..<(frameStart + channels)] { sum += sample }
-            mono.append(sum * scale)
-            frameStart += channels
+        // libsndfile shortens a WAV whose data chunk runs past the end of the file, and notes it.
+        if let line = link.headerLog.split(separator: "\n").first(where: {
+            $0.hasPrefix("data") && $0.contains("(should be")
+        }) {
+            return
+                "truncated: \(which)the header's data size is larger than the file (\(line.trimmingCharacters(in: .whitespaces))); transcribed what was readable"
         }
+        return nil
     }
 
-    private static let openLock = NSLock()
-
-    private static func describe(format: Int32) -> String {
-        let parts = [Int32(SF_FORMAT_TYPEMASK), Int32(SF_FORMAT_SUBMASK)].compactMap { mask in
-            var info = SF_FORMAT_INFO()
-            info.format = format & mask
-            let size = Int32(MemoryLayout<SF_FORMAT_INFO>.size)
-            guard sf_command(nil, Int32(SFC_GET_FORMAT_INFO), &info, size) == 0,
-                let name = info.name
-            else { return nil as String? }
-            return String(cString: name)
-        }
-        return parts.isEmpty ? "unknown format" : parts.joined(separator: ", ")
+    /// A file with several links: each is named in a note.
+    private var isKnownChain: Bool {
+        if case .bytes(let sources) = upcoming { return !sources.isEmpty }
+        return false
     }
-
-    private static func message(_ text: UnsafePointer<CChar>?) -> String {
-        guard let text else { return "unknown error" }
-        return String(cString: text).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-}
-
-/// Bytes in memory behind libsndfile's virtual I/O callbacks.
-private final class MemoryStream {
-    let bytes: Data
-    var position = 0
-
-    /// Holds `data` as given (a contiguous, zero-based copy when it is a slice).
-    init(_ data: Data) { bytes = data.startIndex == 0 ? data : Data(data) }
-
-    static func from(_ pointer: UnsafeMutableRawPointer?) -> MemoryStream {
-        Unmanaged<MemoryStream>.fromOpaque(pointer!).takeUnretainedValue()
-    }
-
-    nonisolated(unsafe) static var virtualIO = SF_VIRTUAL_IO(
-        get_filelen: { user in sf_count_t(MemoryStream.from(user).bytes.count) },
-        seek: { offset, whence, user in
-            let stream = MemoryStream.from(user)
-            let base: Int
-            switch whence {
-            case SEEK_CUR: base = stream.position
-            case SEEK_END: base = stream.bytes.count
-            default: base = 0
-            }
-            let target = base + Int(offset)
-            guard target >= 0 else { return -1 }
-            stream.position = target
-            return sf_count_t(target)
-        },
-        read: { destination, count, user in
-            let stream = MemoryStream.from(user)
-            let available = max(0, min(Int(count), stream.bytes.count - stream.position))
-            guard available > 0, let destination else { return 0 }
-            stream.bytes.withUnsafeBytes { source in
-                destination.copyMemory(from: source.baseAddress! + stream.position, byteCount: available)
-            }
-            stream.position += available
-            return sf_count_t(available)
-        },
-        write: { _, _, _ in 0 },
-        tell: { user in sf_count_t(MemoryStream.from(user).position) })
 }

@@ -137,26 +137,16 @@ public final class AudioStream {
     }
 
     /// Once the stream is exhausted: a note when it held fewer frames than its header announced
-    /// (a truncated file, whose readable part was used); nil otherwise.
+    /// (a truncated file, whose readable part was used) or when its header had to be put right
+    /// (see `AudioFile.damage`); nil otherwise.
     public var truncationWarning: String? {
         guard finished else { return nil }
+        var notes = file.damage
         if let stoppedEarly {
-            return
+            notes.append(
                 "truncated: decoding stopped after \(decodedFrames) frames (\(stoppedEarly)); transcribed what was readable"
+            )
         }
-        if file.frames > 0, file.frames < Int64(Int32.max) * 1024, decodedFrames < file.frames,
-            !file.headerLengthIsPlaceholder
-        {
-            return
-                "truncated: decoded \(decodedFrames) of the \(file.frames) frames the header announces; transcribed what was readable"
-        }
-        // libsndfile shortens a WAV whose data chunk runs past the end of the file, and notes it.
-        if let line = file.headerLog.split(separator: "\n").first(where: {
-            $0.hasPrefix("data") && $0.contains("(should be")
-        }) {
-            return
-                "truncated: the header's data size is larger than the file (\(line.trimmingCharacters(in: .whitespaces))); transcribed what was readable"
-        }
-        return nil
+        return notes.isEmpty ? nil : notes.joined(separator: "; ")
     }
 }

@@ -3,9 +3,11 @@ import Foundation
 /// Audio that arrives through a descriptor that cannot seek: standard input, a named pipe, a
 /// device. Formats libsndfile reads front to back (WAV, AIFF, AU, Ogg Vorbis/Opus) are decoded
 /// from the pipe block by block as the bytes arrive, so an endless stream is read in bounded
-/// memory. The rest (FLAC, CAF, ... which seek; MP3, see `PipePeek.isStreamable`) and whatever is
-/// not a pipe are read into memory first, up to `memoryLimit`; a stream whose first mebibyte
-/// libsndfile cannot place fails there.
+/// memory; WAV and Ogg pass through a `PipeRelay` on the way, which hands each stream of an Ogg
+/// chain to libsndfile in turn and puts right a WAV data size that was never filled in. The rest
+/// (FLAC, CAF, ... which seek; MP3, see `PipePeek.isStreamable`) and whatever is not a pipe are
+/// read into memory first, up to `memoryLimit`; a stream whose first mebibyte libsndfile cannot
+/// place fails there. Standard input redirected from a file is read where it lies.
 public enum StreamInput {
     /// The most read into memory for one input.
     public static let memoryLimit = 1 << 30
@@ -13,12 +15,22 @@ public enum StreamInput {
     static let probeBytes = 1 << 20
 
     /// How to open what arrives on `descriptor`.
-    enum Plan {
-        /// A pipe holding a format libsndfile decodes from a pipe, or a regular file (standard
-        /// input redirected from one): hand it the descriptor.
-        case descriptor
+    enum Plan: Equatable {
+        /// A regular file (standard input redirected from one): read it where it lies.
+        case file
+        /// A pipe holding a format libsndfile decodes from a pipe: decoded as it arrives, through
+        /// a `PipeRelay` where libsndfile would stop early.
+        case pipe(Relaying?)
         /// Everything, read into memory first.
         case memory(Data)
+    }
+
+    /// What a `PipeRelay` does for a format that streams.
+    enum Relaying: Equatable {
+        /// Ogg: each stream of a chain to a handle of its own.
+        case oggChain
+        /// WAV: a data size that was never filled in put right.
+        case wavHeader
     }
 
     /// Looks at the stream's first bytes (without consuming them, where it is a pipe) and reads
@@ -32,14 +44,14 @@ public enum StreamInput {
         case S_IFDIR:
             throw .cannotOpen(path: name, reason: "is a directory")
         case S_IFREG:
-            guard status.st_size > 0 else { throw .cannotOpen(path: name, reason: "no data") }
-            return .descriptor
-        case S_IFIFO:
-            switch PipePeek.classify(descriptor) {
-            case .empty: throw .cannotOpen(path: name, reason: "no data")
-            case .streamable: return .descriptor
-            case .needsMemory: break
+            guard status.st_size > lseek(descriptor, 0, SEEK_CUR) else {
+                throw .cannotOpen(path: name, reason: "no data")
             }
+            return .file
+        case S_IFIFO:
+            guard let head = PipePeek.peek(descriptor, count: PipePeek.headerBytes) else { break }
+            if head.isEmpty { throw .cannotOpen(path: name, reason: "no data") }
+            if PipePeek.isStreamable(head) { return .pipe(PipePeek.relaying(head)) }
         default:
             break
         }
@@ -65,7 +77,7 @@ public enum StreamInput {
             data.append(contentsOf: block[..<count])
             if !probed && data.count >= probeBytes {
                 probed = true
-                if let reason = AudioFile.unrecognisedFormat(data) {
+                if let reason = SoundFile.unrecognisedFormat(data) {
                     let sentence = reason.hasSuffix(".") ? String(reason.dropLast()) : reason
                     throw .cannotOpen(
                         path: name, reason: "\(sentence) (in the first \(probeBytes >> 20) MiB of the stream)")
@@ -106,6 +118,14 @@ enum PipePeek {
         guard let head = peek(descriptor, count: headerBytes) else { return .needsMemory }
         if head.isEmpty { return .empty }
         return isStreamable(head) ? .streamable : .needsMemory
+    }
+
+    /// What a relay must do for the streamable format whose first bytes are `head`: Ogg may be a
+    /// chain, a WAV header may lack its data size; nil for the rest (AIFF, AU).
+    static func relaying(_ head: [UInt8]) -> StreamInput.Relaying? {
+        if head.starts(with: OggPageHeader.capture) { return .oggChain }
+        if head.starts(with: "RIFF".utf8) || head.starts(with: "RIFX".utf8) { return .wavHeader }
+        return nil
     }
 
     /// Containers libsndfile reads from a pipe front to back. Tried with each: FLAC, CAF, VOC,
