@@ -9,27 +9,31 @@ install_debian_packages() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "$@"
 }
 
-# The PyPI packages of a requirements file (name==version lines), with pip, where any is missing
-# or at another version. pip comes from Debian where there is none.
-install_python_requirements() {
-    local requirements=$1
-    python3 - "$requirements" <<'PY' && return 0
+# The PyPI packages named (name==version), with pip, where any is missing or at another version.
+# pip comes from Debian where there is none. $PYTHON (default python3) is the Python installed into.
+install_python_packages() {
+    local python=${PYTHON:-python3}
+    "$python" - "$@" <<'PY' && return 0
 import sys
 from importlib.metadata import PackageNotFoundError, version
-for line in open(sys.argv[1]):
-    line = line.split("#")[0].strip()
-    if not line:
-        continue
-    name, _, pinned = line.partition("==")
+for spec in sys.argv[1:]:
+    name, _, pinned = spec.partition("==")
     try:
         if version(name) != pinned:
             sys.exit(1)
     except PackageNotFoundError:
         sys.exit(1)
 PY
-    python3 -m pip --version >/dev/null 2>&1 || install_debian_packages python3-pip
+    "$python" -m pip --version >/dev/null 2>&1 || install_debian_packages python3-pip
     # Debian's own Python is "externally managed": pip needs to be told it may install there.
     local flags=()
-    python3 -m pip install --help | grep -q -- --break-system-packages && flags=(--break-system-packages)
-    python3 -m pip install -q "${flags[@]}" -r "$requirements"
+    "$python" -m pip install --help | grep -q -- --break-system-packages && flags=(--break-system-packages)
+    "$python" -m pip install -q "${flags[@]}" "$@"
+}
+
+# The PyPI packages of a requirements file (name==version lines), as install_python_packages.
+install_python_requirements() {
+    local specs
+    mapfile -t specs < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$1")
+    install_python_packages "${specs[@]}"
 }

@@ -23,8 +23,10 @@ SAMPLING_RATE = 16_000
 HOP_LENGTH = 160
 N_FFT = 400
 CHUNK_LENGTH = 30
-# openai/whisper: a vocabulary of 51865 or more tokens is a multilingual model.
+# openai/whisper: a vocabulary of 51865 or more tokens is a multilingual model, and it has
+# vocab_size - 51765 - is_multilingual languages (99; large-v3's 51866 tokens: 100).
 MULTILINGUAL_VOCAB_SIZE = 51865
+NUM_LANGUAGES_OFFSET = 51765
 TIME_PRECISION = 0.02  # seconds per timestamp token
 
 SPECIAL_TOKENS = {
@@ -240,6 +242,13 @@ def generation_config(d: Dimensions, v: Vocabulary, ct2: dict) -> dict:
         if not (0 <= layer < d.decoder_layers and 0 <= head < d.decoder_attention_heads):
             raise ConversionError(f"config.json alignment head [{layer}, {head}] is outside {d.decoder_layers} layers x {d.decoder_attention_heads} heads")
     multilingual = d.vocab_size >= MULTILINGUAL_VOCAB_SIZE
+    num_languages = d.vocab_size - NUM_LANGUAGES_OFFSET - int(multilingual)
+    if len(v.languages) != num_languages:
+        raise ConversionError(f"tokenizer.json has {len(v.languages)} language tokens; a vocabulary of {d.vocab_size} has {num_languages}")
+    # CTranslate2 lists the language ids faster-whisper detects with; for English-only models its
+    # converter writes the multilingual ids less <|en|>, which nothing reads.
+    if multilingual and ct2.get("lang_ids", sorted(v.languages.values())) != sorted(v.languages.values()):
+        raise ConversionError("config.json lang_ids are not the ids of tokenizer.json's language tokens")
     config = {
         "alignment_heads": [list(pair) for pair in heads],
         "begin_suppress_tokens": ct2["suppress_ids_begin"],

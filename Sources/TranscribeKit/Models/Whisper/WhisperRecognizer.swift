@@ -148,8 +148,11 @@ public final class WhisperRecognizer: Sendable {
         var language = options.language ?? "en"
         var languageProbability = 1.0
         if isMultilingual && options.language == nil && contentFrames > 0 {
+            // faster-whisper detects on the first 30 s of all the log-mel frames, the last one (of
+            // the padding hop) included, where decoding stops before it.
+            let frames = options.padding == .features ? min(windowFrames, mel.rows) : min(windowFrames, contentFrames)
             (language, languageProbability) = detectLanguageWithProbability(
-                encoded: model.encode(window(at: 0, frames: min(windowFrames, contentFrames))))
+                encoded: model.encode(window(at: 0, frames: frames)))
         }
         let decoder = windowDecoder()
         var generator = SplitMix64(seed: 0)
