@@ -69,6 +69,16 @@ import TestSupport
 
     /// A copy of the binary outside the checkout, run in `directory`: it finds only the models
     /// there (`./Models`) and under `$XDG_DATA_HOME`.
+    /// "Installs" a default model into `home/Models`: a link to a tiny fixture of its family.
+    static func install(_ name: String, in home: URL) throws {
+        let models = home.appendingPathComponent("Models")
+        try FileManager.default.createDirectory(at: models, withIntermediateDirectories: true)
+        let fixture =
+            name.hasPrefix("whisper")
+            ? Fixtures.whisperModel("tiny-en") : Fixtures.models.appendingPathComponent("base-postnorm-f32")
+        try FileManager.default.createSymbolicLink(at: models.appendingPathComponent(name), withDestinationURL: fixture)
+    }
+
     static func installedCopy(in directory: URL, _ arguments: String) throws -> Run {
         try Run.shell(
             "cp \"$TRANSCRIBE\" \"$DIR/transcribe\" && cd \"$DIR\" && ./transcribe \(arguments)",
@@ -79,14 +89,8 @@ import TestSupport
     /// shows what is installed and where.
     @Test func installedModelsByName() throws {
         try withTemporaryDirectory { home in
-            let models = home.appendingPathComponent("Models")
-            try FileManager.default.createDirectory(at: models, withIntermediateDirectories: true)
-            try FileManager.default.createSymbolicLink(
-                at: models.appendingPathComponent("whisper-tiny.en"),
-                withDestinationURL: Fixtures.whisperModel("tiny-en"))
-            try FileManager.default.createSymbolicLink(
-                at: models.appendingPathComponent("wav2vec2-base-960h"),
-                withDestinationURL: Fixtures.models.appendingPathComponent("base-postnorm-f32"))
+            try Self.install("whisper-tiny.en", in: home)
+            try Self.install("wav2vec2-base-960h", in: home)
             let clip = Fixtures.speech.appendingPathComponent("hello_world.wav").path
             let byDirectory = try Self.installedCopy(in: home, "-q --model ./Models/whisper-tiny.en '\(clip)'")
             for name in ["tiny.en", "whisper-tiny.en"] {
@@ -121,11 +125,7 @@ import TestSupport
 
     @Test func takesTheFirstInstalledModelAndNamesIt() throws {
         try withTemporaryDirectory { home in
-            let models = home.appendingPathComponent("Models")
-            try FileManager.default.createDirectory(at: models, withIntermediateDirectories: true)
-            try FileManager.default.createSymbolicLink(
-                at: models.appendingPathComponent("whisper-tiny.en"),
-                withDestinationURL: Fixtures.whisperModel("tiny-en"))
+            try Self.install("whisper-tiny.en", in: home)
             let clip = Fixtures.speech.appendingPathComponent("hello_world.wav").path
             let whisperOnly = try Self.installedCopy(in: home, "'\(clip)'")
             #expect(whisperOnly.status == 0)
@@ -133,9 +133,7 @@ import TestSupport
                 whisperOnly.stderr.hasPrefix("transcribe: model ./Models/whisper-tiny.en (whisper)\n")
                     || whisperOnly.stderr.contains("Models/whisper-tiny.en (whisper)"))
 
-            try FileManager.default.createSymbolicLink(
-                at: models.appendingPathComponent("wav2vec2-base-960h"),
-                withDestinationURL: Fixtures.models.appendingPathComponent("base-postnorm-f32"))
+            try Self.install("wav2vec2-base-960h", in: home)
             let both = try Self.installedCopy(in: home, "'\(clip)'")
             #expect(both.status == 0)
             #expect(both.stderr.contains("Models/wav2vec2-base-960h (wav2vec2)"))

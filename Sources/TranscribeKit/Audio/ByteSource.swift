@@ -180,4 +180,15 @@ struct ByteCursor {
     }
 
     mutating func byte(at offset: Int) -> UInt8? { bytes(at: offset, count: 1).first }
+
+    /// Whether the bytes from `offset` to the end are zeros (padding).
+    mutating func isZeros(from offset: Int) -> Bool {
+        var position = offset
+        while position < count {
+            let window = bytes(at: position, count: 1 << 16)
+            guard !window.isEmpty, window.allSatisfy({ $0 == 0 }) else { return window.isEmpty }
+            position += window.count
+        }
+        return true
+    }
 }

@@ -145,7 +145,7 @@ struct MPEGStream: Equatable {
                 offset = next
                 continue
             }
-            if !Self.startsTrailer(in: &cursor, at: offset) && !Self.isZeros(in: &cursor, from: offset) {
+            if !Self.startsTrailer(in: &cursor, at: offset) && !cursor.isZeros(from: offset) {
                 ending = .unknownBytes(remaining: end - offset)
             }
             break
@@ -236,17 +236,6 @@ struct MPEGStream: Equatable {
     private static func startsTrailer(in cursor: inout ByteCursor, at offset: Int) -> Bool {
         let head = Array(cursor.bytes(at: offset, count: 11))
         return ["APETAGEX", "LYRICSBEGIN", "TAG", "ID3"].contains { head.starts(with: $0.utf8) }
-    }
-
-    /// Whether the bytes from `offset` to the end are zeros (padding).
-    private static func isZeros(in cursor: inout ByteCursor, from offset: Int) -> Bool {
-        var position = offset
-        while position < cursor.count {
-            let window = cursor.bytes(at: position, count: 1 << 16)
-            guard !window.isEmpty, window.allSatisfy({ $0 == 0 }) else { return window.isEmpty }
-            position += window.count
-        }
-        return true
     }
 
     /// What is wrong with the stream's end, for a warning; nil when it is complete.

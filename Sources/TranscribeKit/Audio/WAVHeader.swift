@@ -94,7 +94,7 @@ struct WAVHeader: Equatable {
         let dataEnd = header.dataOffset + Int(header.dataSize)
         var cursor = ByteCursor(source)
         if followedByChunks(in: &cursor, from: dataEnd + Int(header.dataSize & 1), bigEndian: header.bigEndian)
-            || isZeros(in: &cursor, from: dataEnd)
+            || cursor.isZeros(from: dataEnd)
         {
             return nil
         }
@@ -118,16 +118,6 @@ struct WAVHeader: Equatable {
     /// Four printable ASCII characters, as every chunk id is (LIST, id3 , JUNK, smpl, ...).
     static func isChunkID(_ bytes: ArraySlice<UInt8>) -> Bool {
         bytes.count == 4 && bytes.allSatisfy { (0x20...0x7E).contains($0) }
-    }
-
-    private static func isZeros(in cursor: inout ByteCursor, from offset: Int) -> Bool {
-        var position = offset
-        while position < cursor.count {
-            let window = cursor.bytes(at: position, count: 1 << 16)
-            guard !window.isEmpty, window.allSatisfy({ $0 == 0 }) else { return window.isEmpty }
-            position += window.count
-        }
-        return true
     }
 
     /// The data size a file's header is given: the whole frames of audio after it (a pipe's is
