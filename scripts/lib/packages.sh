@@ -1,4 +1,5 @@
-# Sourced by scripts/setup.sh and scripts/test.sh: installs what is missing, and nothing else.
+# Sourced by scripts/setup.sh, scripts/test.sh and scripts/install-whisper.sh: installs what is
+# missing, and nothing else.
 
 # The Debian packages named, with apt-get, where any of them is not installed yet.
 install_debian_packages() {

@@ -22,7 +22,6 @@ import contextlib
 import hashlib
 import importlib.util
 import json
-import shutil
 import struct
 import subprocess
 import sys
