@@ -170,9 +170,9 @@ public final class WhisperRecognizer: Sendable {
                 continue
             }
             let (prompt, sotIndex) = self.prompt(previous: promptTokens, language: language)
-            let encoded = model.encode(window(at: seek, frames: segmentSize))
+            let cross = model.crossStates(model.encode(window(at: seek, frames: segmentSize)))
             let result = decodeWithFallback(
-                decoder, encoded: encoded, prompt: prompt, sotIndex: sotIndex, generator: &generator)
+                decoder, cross: cross, prompt: prompt, sotIndex: sotIndex, generator: &generator)
             if isSilence(result) {
                 seek += segmentSize
                 continue
@@ -189,7 +189,7 @@ public final class WhisperRecognizer: Sendable {
             var nextSeek = seek + max(1, cut.framesConsumed)
             if options.wordTimestamps {
                 let timed = addWordTimestamps(
-                    cut.segments, cross: model.crossStates(encoded), frames: segmentSize, seek: seek,
+                    cut.segments, cross: cross, frames: segmentSize, seek: seek,
                     language: language,
                     lastSpeech: lastSpeech)
                 // A segment the words shrank to nothing is dropped, as faster-whisper drops it.
@@ -223,12 +223,13 @@ public final class WhisperRecognizer: Sendable {
     /// temperature. If every try fails, the likeliest of those that do not loop is kept, as
     /// faster-whisper does.
     private func decodeWithFallback(
-        _ decoder: WhisperWindowDecoder, encoded: Matrix, prompt: [Int], sotIndex: Int, generator: inout SplitMix64
+        _ decoder: WhisperWindowDecoder, cross: WhisperCrossStates, prompt: [Int], sotIndex: Int,
+        generator: inout SplitMix64
     ) -> WhisperWindowResult {
         var tries: [(result: WhisperWindowResult, loops: Bool)] = []
         for temperature in options.temperatures.isEmpty ? [0] : options.temperatures {
             let result = decoder.decode(
-                encoded: encoded, prompt: prompt, sotIndex: sotIndex,
+                cross: cross, prompt: prompt, sotIndex: sotIndex,
                 temperature: temperature, bestOf: options.bestOf, generator: &generator)
             let loops =
                 options.compressionRatioThreshold.map { windowCompressionRatio(result) > $0 }
@@ -240,7 +241,7 @@ public final class WhisperRecognizer: Sendable {
         }
         let candidates = tries.contains { !$0.loops } ? tries.filter { !$0.loops } : tries
         return candidates.max { $0.result.averageLogProb < $1.result.averageLogProb }?.result
-            ?? decoder.decode(encoded: encoded, prompt: prompt, sotIndex: sotIndex, generator: &generator)
+            ?? decoder.decode(cross: cross, prompt: prompt, sotIndex: sotIndex, generator: &generator)
     }
 
     func windowDecoder() -> WhisperWindowDecoder {

@@ -122,7 +122,8 @@ import TestSupport
                 let prompt = Array(window.tokens.prefix(run.prompt.count))
                 let encoded = transcriber.model.encode(
                     zeroPadded(features, rows: window.seek..<(window.seek + features.rows)))
-                let result = decoder.decode(encoded: encoded, prompt: prompt, sotIndex: 0, generator: &generator)
+                let result = decoder.decode(
+                    cross: transcriber.model.crossStates(encoded), prompt: prompt, sotIndex: 0, generator: &generator)
                 let expected = Array(window.tokens.dropFirst(prompt.count))
                 let ended = expected.last == transcriber.specialTokens.endOfText
                 #expect(

@@ -85,15 +85,16 @@ struct WhisperWindowDecoder: Sendable {
     let lengthPenalty: Double?
     let sampleLength: Int
 
-    /// Decodes one window's encoder states after `prompt`, whose `<|startoftranscript|>` is at
-    /// `sotIndex`: by greedy or beam search at temperature 0, else by sampling `bestOf`
-    /// candidates with `generator` and keeping the likeliest.
+    /// Decodes one window after `prompt`, whose `<|startoftranscript|>` is at `sotIndex`, given
+    /// the decoder's cross-attention keys and values of the window's encoder states (computed once
+    /// per window: each temperature of a fallback and the word alignment read them): by greedy or
+    /// beam search at temperature 0, else by sampling `bestOf` candidates with `generator` and
+    /// keeping the likeliest.
     func decode(
-        encoded: Matrix, prompt: [Int], sotIndex: Int,
+        cross: WhisperCrossStates, prompt: [Int], sotIndex: Int,
         temperature: Double = 0, bestOf: Int = 1, generator: inout SplitMix64
     ) -> WhisperWindowResult {
         let decoder = model.decoder
-        let cross = model.crossStates(encoded)
         var caches = [model.emptyCache()]
         let hidden = decoder([prompt], caches: &caches, cross: cross)
         let firstLogits = decoder.logits(rows(hidden, [sotIndex, prompt.count - 1]))
