@@ -41,6 +41,14 @@ struct WhisperDecoder: Sendable {
     /// sequence: `(sum of tokens[s].count, d_model)`. Positions past `maxPositions` are the
     /// caller's to avoid.
     func callAsFunction(_ tokens: [[Int]], caches: inout [WhisperDecoderCache], cross: WhisperCrossStates) -> Matrix {
+        self(tokens, caches: &caches, crosses: [cross], crossOf: Array(repeating: 0, count: tokens.count))
+    }
+
+    /// The same for sequences of several windows decoded together: sequence `s` attends to
+    /// `crosses[crossOf[s]]`, and every product but the attention takes all their rows at once.
+    func callAsFunction(
+        _ tokens: [[Int]], caches: inout [WhisperDecoderCache], crosses: [WhisperCrossStates], crossOf: [Int]
+    ) -> Matrix {
         let d = dModel
         let rows = tokens.reduce(0) { $0 + $1.count }
         var h = Matrix(zeros: rows, d)
@@ -58,8 +66,8 @@ struct WhisperDecoder: Sendable {
         for (index, layer) in layers.enumerated() {
             h =
                 layer(
-                    h, counts: counts, caches: &caches, layer: index, crossKeys: cross.keys[index],
-                    crossValues: cross.values[index]
+                    h, counts: counts, caches: &caches, layer: index, cross: crosses.map { ($0.keys[index], $0.values[index]) },
+                    crossOf: crossOf
                 ).output
         }
         for sequence in caches.indices { caches[sequence].length += counts[sequence] }
@@ -84,8 +92,8 @@ struct WhisperDecoder: Sendable {
         for (index, layer) in layers.enumerated() {
             let wanted = heads.indices.filter { heads[$0].layer == index }
             let step = layer(
-                h, counts: [tokens.count], caches: &caches, layer: index, crossKeys: cross.keys[index],
-                crossValues: cross.values[index], capturing: wanted.map { heads[$0].head })
+                h, counts: [tokens.count], caches: &caches, layer: index, cross: [(cross.keys[index], cross.values[index])],
+                crossOf: [0], capturing: wanted.map { heads[$0].head })
             h = step.output
             for (slot, probabilities) in zip(wanted, step.crossWeights) { weights[slot] = probabilities }
         }
@@ -137,21 +145,61 @@ struct WhisperDecoderLayer: Sendable {
         finalLayerNorm = try LayerNorm(weights, "\(prefix).final_layer_norm", size: d, eps: torchNormEps)
     }
 
-    /// `x` holds `counts[s]` new rows of each sequence `s` in turn: `(sum counts, d_model)`. With
-    /// `capturing`, also the cross-attention probabilities of those heads, `(rows, encoder frames)`
-    /// each, before the softmax (word timestamps read them).
+    /// `x` holds `counts[s]` new rows of each sequence `s` in turn: `(sum counts, d_model)`;
+    /// sequence `s` attends to the encoder states whose keys and values are `cross[crossOf[s]]`.
+    /// With `capturing` (one sequence), also the cross-attention scores of those heads,
+    /// `(rows, encoder frames)` each, before the softmax (word timestamps read them).
     func callAsFunction(
         _ x: Matrix, counts: [Int], caches: inout [WhisperDecoderCache], layer: Int,
-        crossKeys: Matrix, crossValues: Matrix, capturing heads: [Int] = []
+        cross: [(keys: Matrix, values: Matrix)], crossOf: [Int], capturing heads: [Int] = []
     ) -> (output: Matrix, crossWeights: [Matrix]) {
         var h = x
         h += selfAttention(selfAttnLayerNorm(x), counts: counts, caches: &caches, layer: layer)
         let crossQueries = encoderAttn.qProj(encoderAttnLayerNorm(h))
-        let crossWeights = heads.map { crossAttentionScores(crossQueries, crossKeys, head: $0) }
-        h += encoderAttn.outProj(
-            multiHeadAttention(q: crossQueries, k: crossKeys, v: crossValues, heads: encoderAttn.numHeads))
+        let crossWeights = heads.map { crossAttentionScores(crossQueries, cross[crossOf[0]].keys, head: $0) }
+        h += encoderAttn.outProj(crossAttention(crossQueries, counts: counts, cross: cross, crossOf: crossOf))
         h += feedForward(finalLayerNorm(h))
         return (h, crossWeights)
+    }
+
+    /// Each run of sequences that share encoder states attends to them in one call.
+    private func crossAttention(
+        _ q: Matrix, counts: [Int], cross: [(keys: Matrix, values: Matrix)], crossOf: [Int]
+    ) -> Matrix {
+        if Set(crossOf).count == 1 {
+            return multiHeadAttention(
+                q: q, k: cross[crossOf[0]].keys, v: cross[crossOf[0]].values, heads: encoderAttn.numHeads)
+        }
+        let d = q.cols
+        var context = Matrix(zeros: q.rows, d)
+        var first = 0
+        var sequence = 0
+        while sequence < counts.count {
+            var last = sequence
+            var rows = counts[sequence]
+            while last + 1 < counts.count && crossOf[last + 1] == crossOf[sequence] {
+                last += 1
+                rows += counts[last]
+            }
+            let (keys, values) = cross[crossOf[sequence]]
+            if rows > 0 {
+                q.data.withUnsafeBufferPointer { q in
+                    keys.data.withUnsafeBufferPointer { k in
+                        values.data.withUnsafeBufferPointer { v in
+                            context.data.withUnsafeMutableBufferPointer { context in
+                                multiHeadAttention(
+                                    q: q.baseAddress! + first * d, k: k.baseAddress!, v: v.baseAddress!,
+                                    context: context.baseAddress! + first * d, queries: rows, keys: keys.rows, width: d,
+                                    heads: encoderAttn.numHeads)
+                            }
+                        }
+                    }
+                }
+            }
+            first += rows
+            sequence = last + 1
+        }
+        return context
     }
 
     /// `q_h k_h^T / sqrt(head_dim)` of one head, before the softmax: `(queries, keys)`.

@@ -94,28 +94,70 @@ struct WhisperWindowDecoder: Sendable {
         cross: WhisperCrossStates, prompt: [Int], sotIndex: Int,
         temperature: Double = 0, bestOf: Int = 1, generator: inout SplitMix64
     ) -> WhisperWindowResult {
+        guard temperature > 0 else { return decodeBatch(crosses: [cross], prompt: prompt, sotIndex: sotIndex)[0] }
         let decoder = model.decoder
         var caches = [model.emptyCache()]
         let hidden = decoder([prompt], caches: &caches, cross: cross)
         let firstLogits = decoder.logits(rows(hidden, [sotIndex, prompt.count - 1]))
-        let noSpeechProb = tokens.noSpeech.map { Double(exp(logSoftmax(Array(firstLogits.row(0)))[$0])) } ?? 0
         // Stop at sampleLength tokens, or where the decoder runs out of positions.
         let limit = min(sampleLength, decoder.maxPositions - prompt.count)
-        let step = Step(decoder: decoder, cross: cross)
-        let first = Array(firstLogits.row(1))
-        var result: WhisperWindowResult
-        if temperature > 0 {
-            result = sample(
-                first: first, caches: caches, limit: limit, step: step,
-                temperature: temperature, candidates: max(1, bestOf), generator: &generator)
-        } else if beamSize > 1 {
-            result = beamSearch(first: first, caches: caches, limit: limit, step: step)
-        } else {
-            result = greedy(first: first, caches: caches, limit: limit, step: step)
-        }
-        result.noSpeechProb = noSpeechProb
+        var result = sample(
+            first: Array(firstLogits.row(1)), caches: caches, limit: limit, step: Step(decoder: decoder, cross: cross),
+            temperature: temperature, candidates: max(1, bestOf), generator: &generator)
+        result.noSpeechProb = noSpeechProbability(firstLogits, row: 0)
         result.temperature = temperature
         return result
+    }
+
+    /// Decodes several windows together at temperature 0, by greedy or beam search: each step
+    /// runs the next token of every beam of every window through the decoder as one batch, so
+    /// that each product has rows for all of them. A window's result does not depend on the
+    /// others. The prompt's `<|startoftranscript|>` is at `sotIndex`.
+    func decodeBatch(crosses: [WhisperCrossStates], prompt: [Int], sotIndex: Int) -> [WhisperWindowResult] {
+        let decoder = model.decoder
+        let windows = crosses.count
+        var promptCaches = Array(repeating: model.emptyCache(), count: windows)
+        let hidden = decoder(
+            Array(repeating: prompt, count: windows), caches: &promptCaches, crosses: crosses,
+            crossOf: Array(0..<windows))
+        // Per window: the row after <|startoftranscript|> (no speech) and the prompt's last.
+        let firstLogits = decoder.logits(
+            rows(hidden, (0..<windows).flatMap { [$0 * prompt.count + sotIndex, ($0 + 1) * prompt.count - 1] }))
+        // Stop at sampleLength tokens, or where the decoder runs out of positions.
+        let limit = min(sampleLength, decoder.maxPositions - prompt.count)
+        var searches = Array(repeating: Search(beamSize: beamSize, patience: patience, limit: limit), count: windows)
+        var caches = promptCaches.map { [$0] }
+        var logits = (0..<windows).map { rows(firstLogits, [2 * $0 + 1]) }
+        while true {
+            var tokensIn: [[Int]] = [], cachesIn: [WhisperDecoderCache] = [], crossOf: [Int] = []
+            for window in 0..<windows where !searches[window].done {
+                let (next, sources) = searches[window].advance(logits[window], decoder: self)
+                if searches[window].done { continue }
+                caches[window] = sources.map { caches[window][$0] }
+                tokensIn += next.map { [$0] }
+                cachesIn += caches[window]
+                crossOf += Array(repeating: window, count: next.count)
+            }
+            guard !tokensIn.isEmpty else { break }
+            let stepLogits = decoder.logits(decoder(tokensIn, caches: &cachesIn, crosses: crosses, crossOf: crossOf))
+            var row = 0
+            for window in 0..<windows where !searches[window].done {
+                let count = caches[window].count
+                caches[window] = Array(cachesIn[row..<(row + count)])
+                logits[window] = rows(stepLogits, Array(row..<(row + count)))
+                row += count
+            }
+        }
+        return (0..<windows).map { window in
+            var result = searches[window].result(decoder: self)
+            result.noSpeechProb = noSpeechProbability(firstLogits, row: 2 * window)
+            return result
+        }
+    }
+
+    /// The probability of `<|nospeech|>` in a row of logits (the one after `<|startoftranscript|>`).
+    private func noSpeechProbability(_ logits: Matrix, row: Int) -> Double {
+        tokens.noSpeech.map { Double(exp(logSoftmax(Array(logits.row(row)))[$0])) } ?? 0
     }
 
     /// Runs new tokens through the decoder and returns each sequence's next-token logits.
@@ -126,25 +168,6 @@ struct WhisperWindowDecoder: Sendable {
         func callAsFunction(_ tokens: [Int], _ caches: inout [WhisperDecoderCache]) -> Matrix {
             decoder.logits(decoder(tokens.map { [$0] }, caches: &caches, cross: cross))
         }
-    }
-
-    private func greedy(first: [Float], caches: [WhisperDecoderCache], limit: Int, step: Step) -> WhisperWindowResult {
-        var caches = caches
-        var logits = first
-        var sampled: [Int] = [], logProbs: [Float] = []
-        var sum = 0.0
-        while true {
-            filter.apply(&logits, sampled: sampled[...])
-            let distribution = logSoftmax(logits)
-            let token = argmax(distribution)
-            sum += Double(distribution[token])
-            if token == tokens.endOfText { break }
-            sampled.append(token)
-            logProbs.append(distribution[token])
-            if sampled.count >= limit { break }
-            logits = Array(step([token], &caches).row(0))
-        }
-        return WhisperWindowResult(tokens: sampled, tokenLogProbs: logProbs, sumLogProb: sum, noSpeechProb: 0)
     }
 
     /// `candidates` sequences sampled at `temperature`, run together; the one with the best
@@ -196,7 +219,7 @@ struct WhisperWindowDecoder: Sendable {
     }
 
     /// The finished candidate with the best ranking score, its end of text removed.
-    private func best(of candidates: [Hypothesis]) -> WhisperWindowResult {
+    func best(of candidates: [Hypothesis]) -> WhisperWindowResult {
         let best =
             candidates.enumerated().max { lhs, rhs in
                 let (l, r) = (rankingScore(lhs.element), rankingScore(rhs.element))
@@ -212,26 +235,51 @@ struct WhisperWindowDecoder: Sendable {
     }
 
     /// A sequence of the beam search: its sampled tokens, their log-probabilities and their sum.
-    private struct Hypothesis {
+    struct Hypothesis {
         var tokens: [Int] = []
         var logProbs: [Float] = []
         var score = 0.0
     }
 
-    private func beamSearch(first: [Float], caches: [WhisperDecoderCache], limit: Int, step: Step)
-        -> WhisperWindowResult
-    {
-        let maxCandidates = max(1, Int((Double(beamSize) * patience).rounded()))
-        var beams = [Hypothesis()]
-        var caches = caches
-        var logits = Matrix(rows: 1, cols: first.count, data: first)
-        var finished: [Hypothesis] = []
-        for _ in 0..<max(limit, 1) {
+    /// Log-probability per token, or with Google NMT's length penalty.
+    private func rankingScore(_ hypothesis: Hypothesis) -> Double {
+        let length = Double(hypothesis.tokens.filter { $0 != tokens.endOfText }.count)
+        let penalty = lengthPenalty.map { pow((5 + length) / 6, $0) } ?? length
+        return penalty > 0 ? hypothesis.score / penalty : hypothesis.score
+    }
+}
+
+/// The given rows of `matrix`, in order.
+func rows(_ matrix: Matrix, _ indices: [Int]) -> Matrix {
+    Matrix(rows: indices.count, cols: matrix.cols, data: indices.flatMap { matrix.row($0) })
+}
+
+extension WhisperWindowDecoder {
+    /// One window's greedy or beam search at temperature 0, a step at a time, so that several
+    /// windows can share each run of the decoder (`decodeBatch`). `advance` takes the logits of
+    /// the window's live sequences and returns the tokens to run next, with the sequence each
+    /// continues (whose cache it takes); the search is `done` when there are none.
+    struct Search {
+        let beamSize: Int
+        let maxCandidates: Int
+        let limit: Int
+        private(set) var done = false
+        private var beams = [Hypothesis()]
+        private var finished: [Hypothesis] = []
+
+        init(beamSize: Int, patience: Double, limit: Int) {
+            self.beamSize = beamSize
+            self.limit = limit
+            maxCandidates = max(1, Int((Double(beamSize) * patience).rounded()))
+        }
+
+        mutating func advance(_ logits: Matrix, decoder: WhisperWindowDecoder) -> (tokens: [Int], sources: [Int]) {
+            if beamSize == 1 { return advanceGreedily(logits, decoder: decoder) }
             // Every beam's best beamSize + 1 continuations, ranked together.
             var candidates: [(hypothesis: Hypothesis, source: Int)] = []
             for (index, beam) in beams.enumerated() {
                 var row = Array(logits.row(index))
-                filter.apply(&row, sampled: beam.tokens[...])
+                decoder.filter.apply(&row, sampled: beam.tokens[...])
                 let distribution = logSoftmax(row)
                 for token in topK(distribution, beamSize + 1) {
                     var next = beam
@@ -249,7 +297,7 @@ struct WhisperWindowDecoder: Sendable {
             var nextBeams: [Hypothesis] = [], sources: [Int] = []
             var newlyFinished: [Hypothesis] = []
             for candidate in ranked {
-                if candidate.hypothesis.tokens.last == tokens.endOfText {
+                if candidate.hypothesis.tokens.last == decoder.tokens.endOfText {
                     newlyFinished.append(candidate.hypothesis)
                 } else {
                     nextBeams.append(candidate.hypothesis)
@@ -259,29 +307,49 @@ struct WhisperWindowDecoder: Sendable {
             }
             for hypothesis in newlyFinished where finished.count < maxCandidates { finished.append(hypothesis) }
             beams = nextBeams
-            if finished.count >= maxCandidates || beams.isEmpty || beams[0].tokens.count >= limit { break }
-            caches = sources.map { caches[$0] }
-            logits = step(beams.map { $0.tokens.last! }, &caches)
-        }
-        // Too few finished: the best unfinished ones count as ended here.
-        if finished.count < beamSize {
-            for beam in beams.sorted(by: { $0.score > $1.score }) {
-                finished.append(beam)
-                if finished.count >= beamSize { break }
+            if finished.count >= maxCandidates || beams.isEmpty || beams[0].tokens.count >= limit {
+                done = true
+                return ([], [])
             }
+            return (beams.map { $0.tokens.last! }, sources)
         }
-        return best(of: finished)
-    }
 
-    /// Log-probability per token, or with Google NMT's length penalty.
-    private func rankingScore(_ hypothesis: Hypothesis) -> Double {
-        let length = Double(hypothesis.tokens.filter { $0 != tokens.endOfText }.count)
-        let penalty = lengthPenalty.map { pow((5 + length) / 6, $0) } ?? length
-        return penalty > 0 ? hypothesis.score / penalty : hypothesis.score
-    }
-}
+        /// The likeliest token each step, until the end of text or `limit` tokens.
+        private mutating func advanceGreedily(_ logits: Matrix, decoder: WhisperWindowDecoder) -> (
+            tokens: [Int], sources: [Int]
+        ) {
+            var row = Array(logits.row(0))
+            decoder.filter.apply(&row, sampled: beams[0].tokens[...])
+            let distribution = logSoftmax(row)
+            let token = argmax(distribution)
+            beams[0].score += Double(distribution[token])
+            if token != decoder.tokens.endOfText {
+                beams[0].tokens.append(token)
+                beams[0].logProbs.append(distribution[token])
+            }
+            if token == decoder.tokens.endOfText || beams[0].tokens.count >= limit {
+                done = true
+                return ([], [])
+            }
+            return ([token], [0])
+        }
 
-/// The given rows of `matrix`, in order.
-func rows(_ matrix: Matrix, _ indices: [Int]) -> Matrix {
-    Matrix(rows: indices.count, cols: matrix.cols, data: indices.flatMap { matrix.row($0) })
+        /// The result once `done`: greedy's sequence, or the best finished candidate (with too few
+        /// finished, the best unfinished ones count as ended) without its end of text.
+        func result(decoder: WhisperWindowDecoder) -> WhisperWindowResult {
+            if beamSize == 1 {
+                return WhisperWindowResult(
+                    tokens: beams[0].tokens, tokenLogProbs: beams[0].logProbs, sumLogProb: beams[0].score,
+                    noSpeechProb: 0)
+            }
+            var finished = self.finished
+            if finished.count < beamSize {
+                for beam in beams.sorted(by: { $0.score > $1.score }) {
+                    finished.append(beam)
+                    if finished.count >= beamSize { break }
+                }
+            }
+            return decoder.best(of: finished)
+        }
+    }
 }
