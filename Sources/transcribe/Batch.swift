@@ -20,6 +20,16 @@ final class Batch: @unchecked Sendable {
         var quiet = false
         /// --language named the language (Whisper), rather than leaving it to detection.
         var languageGiven = false
+        /// --vad: only the speech is recognized.
+        var speech: SpeechDetection?
+        /// --batch-size: Whisper's batched pipeline over the speech regions.
+        var batchSize: Int?
+    }
+
+    /// The voice activity detector and how its probabilities become regions.
+    struct SpeechDetection {
+        let detector: SileroVAD
+        let options: SpeechRegionOptions
     }
 
     let transcriber: any SpeechRecognizer
@@ -103,7 +113,7 @@ final class Batch: @unchecked Sendable {
                 ? try AudioFile(descriptor: STDIN_FILENO, name: input.name)
                 : try AudioFile(path: input.path, name: input.name)
             let stream = try AudioStream(file: file, sampleRate: transcriber.sampleRate)
-            let recognition = try transcriber.recognize(stream: stream, keepingEmissions: options.emissions != nil)
+            let recognition = try recognize(stream)
             if let directory = options.emissions, let emissions = recognition.emissions {
                 let path = directory.appending(BytePath(bytes: input.stem.bytes + Array(".npy".utf8)))
                 try writeAtomically(Npy.encode(emissions), to: path, protecting: inputFiles)
@@ -123,6 +133,20 @@ final class Batch: @unchecked Sendable {
         } catch {
             return .failed(reason: error.localizedDescription)
         }
+    }
+
+    /// The whole input, or with --vad its speech, recognized; times are the input's.
+    private func recognize(_ stream: AudioStream) throws -> Recognition {
+        let keepingEmissions = options.emissions != nil
+        guard let speech = options.speech else {
+            return try transcriber.recognize(stream: stream, keepingEmissions: keepingEmissions)
+        }
+        let filter = SpeechFilter(source: stream, detector: speech.detector, options: speech.options)
+        if let batchSize = options.batchSize, let whisper = transcriber as? WhisperRecognizer {
+            return try whisper.recognizeBatched(speech: filter, batchSize: batchSize)
+        }
+        return try transcriber.recognize(stream: filter, keepingEmissions: keepingEmissions)
+            .restored(to: filter.timeline, inputSeconds: filter.inputSeconds)
     }
 
     /// No further input is started: what they would give could not be kept.

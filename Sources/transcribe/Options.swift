@@ -90,6 +90,14 @@ struct WhisperArguments: ParsableArguments {
                 + "transformers' long-form) or with silence before it (audio: WhisperFeatureExtractor, openai-whisper).",
             valueName: "features|audio"))
     var padding: WhisperDecodingOptions.WindowPadding = .features
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Decode speech regions packed into 30 s windows, n windows at a time (faster-whisper's "
+                + "BatchedInferencePipeline: implies --vad, no timestamps or previous-text prompt within a window).",
+            valueName: "n"))
+    var batchSize: Int?
 }
 
 /// How the work is spread over the cores.
@@ -101,4 +109,40 @@ struct PerformanceArguments: ParsableArguments {
         name: .long,
         help: ArgumentHelp("Threads for the matrix work (default: all cores, shared between jobs).", valueName: "n"))
     var threads: Int?
+}
+
+/// Which parts of the input are decoded: all of it, or the speech Silero VAD finds.
+struct SpeechArguments: ParsableArguments {
+    @Flag(
+        name: .long, inversion: .prefixedNo,
+        help: "Decode only the speech that Silero VAD finds; times stay the input's (faster-whisper's vad_filter).")
+    var vad = false
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The voice activity detector: a directory or an installed name (scripts/install-vad.sh).",
+            valueName: "dir|name"))
+    var vadModel = "silero-vad-v6"
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Speech probability at or above which a 32 ms chunk is speech.", valueName: "p"))
+    var vadThreshold = SpeechRegionOptions().threshold
+
+    @Option(name: .long, help: ArgumentHelp("Silence that ends a speech region.", valueName: "ms"))
+    var vadMinSilence: Int?
+
+    @Option(name: .long, help: ArgumentHelp("Speech regions this short or shorter are dropped.", valueName: "ms"))
+    var vadMinSpeech = SpeechRegionOptions().minimumSpeechMilliseconds
+
+    @Option(name: .long, help: ArgumentHelp("Audio kept on each side of a speech region.", valueName: "ms"))
+    var vadPad = SpeechRegionOptions().speechPadMilliseconds
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Longest speech region; a longer one is split at a pause (default: no limit; 30 with --batch-size).",
+            valueName: "s"))
+    var vadMaxSpeech: Double?
 }

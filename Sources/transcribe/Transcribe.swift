@@ -43,6 +43,7 @@ struct Transcribe: ParsableCommand {
     @OptionGroup(title: "Output") var output: OutputArguments
     @OptionGroup(title: "Model") var modelOptions: ModelArguments
     @OptionGroup(title: "Whisper decoding") var whisper: WhisperArguments
+    @OptionGroup(title: "Speech detection") var speech: SpeechArguments
     @OptionGroup(title: "Performance") var performance: PerformanceArguments
 
     @Flag(name: [.customShort("q"), .long], help: "No progress display on stderr.")
@@ -52,6 +53,17 @@ struct Transcribe: ParsableCommand {
         guard (performance.threads ?? 1) > 0 else { throw ValidationError("--threads must be at least 1") }
         guard performance.jobs > 0 else { throw ValidationError("--jobs must be at least 1") }
         guard whisper.beamSize > 0 else { throw ValidationError("--beam-size must be at least 1") }
+        guard (whisper.batchSize ?? 1) > 0 else { throw ValidationError("--batch-size must be at least 1") }
+        guard speech.vadThreshold > 0 && speech.vadThreshold <= 1 else {
+            throw ValidationError("--vad-threshold must be above 0 and at most 1")
+        }
+        guard (speech.vadMinSilence ?? 0) >= 0, speech.vadMinSpeech >= 0, speech.vadPad >= 0 else {
+            throw ValidationError("--vad-min-silence, --vad-min-speech and --vad-pad must be 0 or more")
+        }
+        guard (speech.vadMaxSpeech ?? 1) > 0 else { throw ValidationError("--vad-max-speech must be above 0") }
+        if whisper.batchSize != nil && speech.vadMaxSpeech.map({ $0 > 30 }) == true {
+            throw ValidationError("--batch-size packs regions into 30 s windows: --vad-max-speech must be at most 30")
+        }
         guard output.maxLineWidth > 0, output.maxLineCount > 0, (output.maxWordsPerLine ?? 1) > 0 else {
             throw ValidationError("--max-line-width, --max-line-count and --max-words-per-line must be at least 1")
         }
@@ -181,6 +193,24 @@ struct Transcribe: ParsableCommand {
                 "transcribe: --emissions needs a CTC model; \(transcriber.directory.path) is \(transcriber.family)")
             return .usage
         }
+        if whisper.batchSize != nil && transcriber.family != .whisper {
+            Self.printError(
+                "transcribe: --batch-size needs a Whisper model; \(transcriber.directory.path) is \(transcriber.family)"
+            )
+            return .usage
+        }
+        var speechDetection: Batch.SpeechDetection?
+        if speech.vad || whisper.batchSize != nil {
+            do {
+                speechDetection = try loadSpeechDetection(sampleRate: transcriber.sampleRate)
+            } catch let error as ValidationMessage {
+                Self.printError("transcribe: \(error)")
+                return .usage
+            } catch {
+                Self.printError("transcribe: \(error)")
+                return .modelUnavailable
+            }
+        }
         InterruptHandler.install()
 
         let renderer = Renderer(
@@ -194,8 +224,32 @@ struct Transcribe: ParsableCommand {
             options: .init(
                 jobs: performance.jobs, outputDirectory: outputDirectory, skipExisting: input.skipExisting,
                 emissions: emissionsDirectory, quiet: quiet,
-                languageGiven: whisper.language.flatMap { WhisperLanguages.code(for: $0) } != nil))
+                languageGiven: whisper.language.flatMap { WhisperLanguages.code(for: $0) } != nil,
+                speech: speechDetection, batchSize: whisper.batchSize))
         return batch.run() == 0 ? .success : .someInputsFailed
+    }
+
+    /// The detector and its options for --vad and --batch-size.
+    func loadSpeechDetection(sampleRate: Int) throws -> Batch.SpeechDetection {
+        let directory: ModelDirectory
+        do {
+            directory = try ModelDirectory.resolve(explicit: speech.vadModel)
+        } catch ModelError.notFound {
+            throw ModelError.notFound(searched: [speech.vadModel + " (scripts/install-vad.sh installs it)"])
+        }
+        let detector = try SileroVAD(directory: directory)
+        guard sampleRate == detector.config.samplingRate else {
+            throw ValidationMessage(
+                "--vad needs a model that takes \(detector.config.samplingRate) Hz audio; this one takes \(sampleRate) Hz"
+            )
+        }
+        var options = whisper.batchSize != nil ? SpeechRegionOptions.batched() : SpeechRegionOptions()
+        options.threshold = speech.vadThreshold
+        options.minimumSpeechMilliseconds = speech.vadMinSpeech
+        options.speechPadMilliseconds = speech.vadPad
+        if let silence = speech.vadMinSilence { options.minimumSilenceMilliseconds = silence }
+        if let seconds = speech.vadMaxSpeech { options.maximumSpeechSeconds = seconds }
+        return Batch.SpeechDetection(detector: detector, options: options)
     }
 
     /// `--list-models`: one line per installed model, `NAME<tab>FAMILY<tab>PATH`, the one taken

@@ -74,7 +74,8 @@ public struct ModelDirectory: Sendable {
     }
 
     /// The models installed in the default locations: each folder there with a config.json, by
-    /// name, with its family (config.json's `model_type`) and path; the first of a name wins.
+    /// name, with its family (config.json's `model_type`; `silero_vad` for the voice activity
+    /// detector) and path; the first of a name wins.
     public static func installed(
         environment: [String: String] = ProcessInfo.processInfo.environment,
         executablePath: String = CommandLine.arguments.first ?? "",
@@ -89,7 +90,10 @@ public struct ModelDirectory: Sendable {
                 let path = location + "/" + name
                 let config = path + "/config.json"
                 guard FileManager.default.fileExists(atPath: config) else { continue }
-                let family = (try? ModelFamily(configAt: config)).map(\.rawValue) ?? "unsupported"
+                // A voice activity detector is listed as what it is (it serves --vad, not --model).
+                let family =
+                    (try? ModelFamily(configAt: config)).map(\.rawValue)
+                    ?? ((try? SileroVADConfig(contentsOf: config)) != nil ? "silero_vad" : "unsupported")
                 models.append((name, family, URL(fileURLWithPath: path).standardizedFileURL.path))
             }
         }

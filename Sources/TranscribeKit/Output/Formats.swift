@@ -66,6 +66,8 @@ public struct TranscriptOutput: Sendable, Equatable {
     public let segments: [TranscriptSegment]
     /// Whisper's own language and segments, which json and jsonl give as they are.
     public var whisper: WhisperTranscription? = nil
+    /// With --vad: where the speech was, which json and jsonl list.
+    public var speech: SpeechTimeline? = nil
 
     public init(input: String, model: String, transcript: TimedTranscript, segments: [TranscriptSegment]) {
         self.input = input
@@ -171,7 +173,9 @@ extension Recognition {
         -> TranscriptOutput
     {
         guard let segmentWords else {
-            return TranscriptOutput(input: input, model: model, transcript: transcript, segmenter: segmenter)
+            var output = TranscriptOutput(input: input, model: model, transcript: transcript, segmenter: segmenter)
+            output.speech = speech
+            return output
         }
         var segments: [TranscriptSegment] = []
         for range in segmentWords where !range.isEmpty {
@@ -186,6 +190,7 @@ extension Recognition {
         }
         var output = TranscriptOutput(input: input, model: model, transcript: transcript, segments: segments)
         output.whisper = whisper
+        output.speech = speech
         return output
     }
 }

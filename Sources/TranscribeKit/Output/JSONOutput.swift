@@ -1,6 +1,7 @@
 extension TranscriptOutput {
     /// The json and jsonl record:
     /// `{"duration", "input", "model", "segments": [{"end", "id", "start", "text"}], "text",
+    /// ("speech": [{"end", "start"}], "speech_duration" with --vad)
     /// "words": [{"confidence", "end", "start", "word"} (+ "characters": [{"character",
     /// "confidence", "end", "start"}])]}`. Times are seconds rounded to the millisecond,
     /// confidences in [0, 1] rounded to three decimals; segment ids count from 0.
@@ -32,6 +33,17 @@ extension TranscriptOutput {
             "text": .string(transcript.text),
             "words": .array(words),
         ]
+        if let speech {
+            // The regions the detector found, in the input's seconds, and how much they hold.
+            let rate = Double(speech.sampleRate)
+            record["speech"] = .array(
+                speech.regions.map { region in
+                    .object([
+                        "start": .seconds(Double(region.start) / rate), "end": .seconds(Double(region.end) / rate),
+                    ])
+                })
+            record["speech_duration"] = .seconds(speech.speechSeconds)
+        }
         if let whisper {
             record["language"] = .string(whisper.language)
             record["language_probability"] = .confidence(whisper.languageProbability)

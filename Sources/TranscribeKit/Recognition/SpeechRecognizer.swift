@@ -15,7 +15,7 @@ public protocol SpeechRecognizer: Sendable {
     var largestActivationBytes: Int { get }
     /// Transcribes `stream`; `keepingEmissions` keeps the CTC log-probabilities, which otherwise
     /// are dropped window by window.
-    func recognize(stream: AudioStream, keepingEmissions: Bool) throws -> Recognition
+    func recognize(stream: any SampleSource, keepingEmissions: Bool) throws -> Recognition
 }
 
 /// What one input became, whichever model family heard it: what the writers print.
@@ -28,6 +28,9 @@ public struct Recognition: Sendable {
     public let emissions: Matrix?
     /// Whisper's own result: its language and segments as faster-whisper reports them.
     public var whisper: WhisperTranscription? = nil
+    /// Where the speech was, when only the speech was recognized (`--vad`): times are the
+    /// input's already (see `restored(to:inputSeconds:)`).
+    public var speech: SpeechTimeline? = nil
 
     public var duration: Double { transcript.duration }
 }

@@ -36,7 +36,8 @@ public final class SileroVAD: Sendable {
         self.config = config
         let weights = WeightStore(file: try SafeTensorsFile(path: directory.file("model.safetensors")))
         let bins = config.filterLength / 2 + 1
-        stftBasis = try weights("encoder.feature_extractor.forward_basis_buffer", shape: [2 * bins, config.filterLength])
+        stftBasis = try weights(
+            "encoder.feature_extractor.forward_basis_buffer", shape: [2 * bins, config.filterLength])
         var channels = bins
         var encoder: [Conv1d] = []
         for (index, (out, stride)) in zip(SileroVADConfig.convChannels, config.convStrides).enumerated() {

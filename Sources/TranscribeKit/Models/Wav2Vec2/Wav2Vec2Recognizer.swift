@@ -169,7 +169,7 @@ public final class Wav2Vec2Recognizer: Sendable {
     /// Transcribes an audio stream at `sampleRate`, window by window. Each window's frames are
     /// decoded as it is done; the `(frames, vocab)` log-probabilities are kept only with
     /// `keepingLogProbs`, so that otherwise memory grows with the transcript, not with the audio.
-    public func transcribe(stream: AudioStream, keepingLogProbs: Bool = true) throws -> CTCTranscription {
+    public func transcribe(stream: any SampleSource, keepingLogProbs: Bool = true) throws -> CTCTranscription {
         var decoding = CTCStreamDecoder(
             decoder: decoder, vocabSize: model.config.vocabSize, keepingLogProbs: keepingLogProbs)
         let samples = try forEachWindow({ try stream.next() }) { decoding.append(logSoftmax($0)) }
@@ -217,7 +217,7 @@ extension Wav2Vec2Recognizer: SpeechRecognizer {
             * MemoryLayout<Float>.size
     }
 
-    public func recognize(stream: AudioStream, keepingEmissions: Bool) throws -> Recognition {
+    public func recognize(stream: any SampleSource, keepingEmissions: Bool) throws -> Recognition {
         let transcription = try transcribe(stream: stream, keepingLogProbs: keepingEmissions)
         return Recognition(
             transcript: TimedTranscript(transcription, vocabulary: decoder.vocabulary), segmentWords: nil,

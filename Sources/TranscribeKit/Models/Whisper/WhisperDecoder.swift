@@ -66,7 +66,8 @@ struct WhisperDecoder: Sendable {
         for (index, layer) in layers.enumerated() {
             h =
                 layer(
-                    h, counts: counts, caches: &caches, layer: index, cross: crosses.map { ($0.keys[index], $0.values[index]) },
+                    h, counts: counts, caches: &caches, layer: index,
+                    cross: crosses.map { ($0.keys[index], $0.values[index]) },
                     crossOf: crossOf
                 ).output
         }
@@ -92,7 +93,8 @@ struct WhisperDecoder: Sendable {
         for (index, layer) in layers.enumerated() {
             let wanted = heads.indices.filter { heads[$0].layer == index }
             let step = layer(
-                h, counts: [tokens.count], caches: &caches, layer: index, cross: [(cross.keys[index], cross.values[index])],
+                h, counts: [tokens.count], caches: &caches, layer: index,
+                cross: [(cross.keys[index], cross.values[index])],
                 crossOf: [0], capturing: wanted.map { heads[$0].head })
             h = step.output
             for (slot, probabilities) in zip(wanted, step.crossWeights) { weights[slot] = probabilities }

@@ -244,7 +244,9 @@ public final class WhisperRecognizer: Sendable {
             ?? decoder.decode(cross: cross, prompt: prompt, sotIndex: sotIndex, generator: &generator)
     }
 
-    func windowDecoder() -> WhisperWindowDecoder {
+    /// The decoder for `options` (the recognizer's own by default).
+    func windowDecoder(_ options: WhisperDecodingOptions? = nil) -> WhisperWindowDecoder {
+        let options = options ?? self.options
         var suppress = generation.suppressTokens.filter { $0 >= 0 }
         if options.suppressControlTokens {
             suppress += [
@@ -269,7 +271,7 @@ public final class WhisperRecognizer: Sendable {
     /// `[<|startofprev|>, previous text…]` when conditioning on it, then `<|startoftranscript|>`,
     /// the language and task (multilingual models), and `<|notimestamps|>` without timestamps;
     /// with the index of `<|startoftranscript|>`.
-    func prompt(previous: [Int], language: String) -> (tokens: [Int], sotIndex: Int) {
+    func prompt(previous: [Int], language: String, timestamps: Bool? = nil) -> (tokens: [Int], sotIndex: Int) {
         var tokens: [Int] = []
         if let startOfPrevious = specialTokens.startOfPrevious, !previous.isEmpty {
             tokens = [startOfPrevious] + previous.suffix(model.config.maxTargetPositions / 2 - 1)
@@ -282,7 +284,7 @@ public final class WhisperRecognizer: Sendable {
                 tokens.append(task)
             }
         }
-        if !options.timestamps { tokens.append(specialTokens.noTimestamps) }
+        if !(timestamps ?? options.timestamps) { tokens.append(specialTokens.noTimestamps) }
         return (tokens, sotIndex)
     }
 
@@ -320,8 +322,9 @@ public final class WhisperRecognizer: Sendable {
     /// Cuts a window's tokens into segments at its timestamps and says how far the next window
     /// starts: after the last complete segment, or after the whole window when it ended on a
     /// single timestamp or had none.
-    private func cutSegments(
-        _ result: WhisperWindowResult, timeOffset: Double, segmentFrames: Int, duration: Double
+    func cutSegments(
+        _ result: WhisperWindowResult, timeOffset: Double, segmentFrames: Int, duration: Double,
+        windowSeconds: Double? = nil, timestamps: Bool? = nil
     ) -> (segments: [WhisperSegment], framesConsumed: Int, singleTimestampEnding: Bool) {
         let tokens = result.tokens
         var logProbs = ArraySlice(result.tokenLogProbs)
@@ -339,10 +342,10 @@ public final class WhisperRecognizer: Sendable {
                 start: clampedStart, end: min(max(clampedStart, end), duration),
                 tokens: Array(slice), textLogProbs: textLogProbs, text: decoded)
         }
-        let windowDuration = Double(segmentFrames * featureExtractor.hopLength) / Double(sampleRate)
+        let windowDuration = windowSeconds ?? Double(segmentFrames * featureExtractor.hopLength) / Double(sampleRate)
         let singleTimestampEnding = isTimestamp.count >= 2 && !isTimestamp[isTimestamp.count - 2] && isTimestamp.last!
         let consecutive = (1..<max(1, tokens.count)).filter { isTimestamp[$0 - 1] && isTimestamp[$0] }
-        guard options.timestamps, !consecutive.isEmpty else {
+        guard timestamps ?? options.timestamps, !consecutive.isEmpty else {
             var end = windowDuration
             if let last = tokens.last(where: specialTokens.isTimestamp), last != specialTokens.timestampBegin {
                 end = specialTokens.seconds(last)
@@ -412,7 +415,7 @@ extension WhisperRecognizer: SpeechRecognizer {
     /// Reads the whole stream (Whisper's log-mel is normalised over the whole input), then
     /// transcribes it. An input longer than `maximumSeconds` is refused when it gets there, so
     /// that an endless stream cannot exhaust memory.
-    public func recognize(stream: AudioStream, keepingEmissions: Bool) throws -> Recognition {
+    public func recognize(stream: any SampleSource, keepingEmissions: Bool) throws -> Recognition {
         var samples: [Float] = []
         let limit = Int(Self.maximumSeconds) * sampleRate
         while true {

@@ -223,6 +223,10 @@ extension WhisperRecognizer {
     /// text, except in languages written without spaces, where each aligned piece is a word. The
     /// text is Whisper's own.
     public func timedTranscript(_ transcription: WhisperTranscription) -> (TimedTranscript, [Range<Int>]) {
+        Self.timedTranscript(transcription)
+    }
+
+    static func timedTranscript(_ transcription: WhisperTranscription) -> (TimedTranscript, [Range<Int>]) {
         let spaced = !Self.languagesWithoutSpaces.contains(transcription.language)
         var words: [TimedTranscript.Word] = []
         var ranges: [Range<Int>] = []

@@ -49,7 +49,8 @@ struct SileroVADTests {
 
     static let reference: Reference = {
         let url = Fixtures.root.appendingPathComponent("vad/silero-vad-reference.json")
-        guard let data = try? Data(contentsOf: url), let reference = try? JSONDecoder().decode(Reference.self, from: data)
+        guard let data = try? Data(contentsOf: url),
+            let reference = try? JSONDecoder().decode(Reference.self, from: data)
         else { return Reference(option_sets: [:], inputs: []) }
         return reference
     }()
