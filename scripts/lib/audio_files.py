@@ -10,6 +10,7 @@
 Imported by fixtures/make-wav2vec2-fixtures.py, fixtures/make-whisper-fixtures.py,
 fixtures/make-whisper-frontend-fixtures.py, fixtures/make-faster-whisper-reference.py,
 fixtures/make-faster-whisper-base-reference.py, fixtures/make-faster-whisper-words.py,
+fixtures/make-faster-whisper-vad-reference.py,
 fixtures/make-vad-reference.py, bench/benchmark.py (and through it bench/benchmark-whisper.py and
 bench/profile-onnxruntime.py), bench/whisper-wer.py and lib/fixture_tools.py.
 """

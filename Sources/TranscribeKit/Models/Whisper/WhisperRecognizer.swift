@@ -220,14 +220,18 @@ public final class WhisperRecognizer: Sendable {
 
     /// Decodes a window at temperature 0 and, while the text looks like a loop (it compresses
     /// too well) or the model is unsure of it (low average log-probability), again at each higher
-    /// temperature. If every try fails, the likeliest of those that do not loop is kept, as
-    /// faster-whisper does.
+    /// temperature; a window the model deems silent (no-speech probability above its threshold
+    /// and an average log-probability below its own) needs no other try, as faster-whisper
+    /// decides. If every try fails, the likeliest of those that do not loop is kept, marked with
+    /// the last temperature tried (which decides whether the prompt is reset), as faster-whisper
+    /// keeps it.
     private func decodeWithFallback(
         _ decoder: WhisperWindowDecoder, cross: WhisperCrossStates, prompt: [Int], sotIndex: Int,
         generator: inout SplitMix64
     ) -> WhisperWindowResult {
         var tries: [(result: WhisperWindowResult, loops: Bool)] = []
-        for temperature in options.temperatures.isEmpty ? [0] : options.temperatures {
+        let temperatures = options.temperatures.isEmpty ? [0] : options.temperatures
+        for temperature in temperatures {
             let result = decoder.decode(
                 cross: cross, prompt: prompt, sotIndex: sotIndex,
                 temperature: temperature, bestOf: options.bestOf, generator: &generator)
@@ -235,13 +239,16 @@ public final class WhisperRecognizer: Sendable {
                 options.compressionRatioThreshold.map { windowCompressionRatio(result) > $0 }
                 ?? false
             let unsure = options.logProbThreshold.map { result.averageLogProb < $0 } ?? false
-            let silent = options.noSpeechThreshold.map { result.noSpeechProb > $0 } ?? false
+            let silent = unsure && (options.noSpeechThreshold.map { result.noSpeechProb > $0 } ?? false)
             if silent || !(loops || unsure) { return result }
             tries.append((result, loops))
         }
         let candidates = tries.contains { !$0.loops } ? tries.filter { !$0.loops } : tries
-        return candidates.max { $0.result.averageLogProb < $1.result.averageLogProb }?.result
+        var chosen =
+            candidates.max { $0.result.averageLogProb < $1.result.averageLogProb }?.result
             ?? decoder.decode(cross: cross, prompt: prompt, sotIndex: sotIndex, generator: &generator)
+        chosen.temperature = temperatures.last ?? 0
+        return chosen
     }
 
     /// The decoder for `options` (the recognizer's own by default).
