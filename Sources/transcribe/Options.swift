@@ -115,8 +115,10 @@ struct PerformanceArguments: ParsableArguments {
 struct SpeechArguments: ParsableArguments {
     @Flag(
         name: .long, inversion: .prefixedNo,
-        help: "Decode only the speech that Silero VAD finds; times stay the input's (faster-whisper's vad_filter).")
-    var vad = false
+        help:
+            "Decode only the speech that Silero VAD finds; times stay the input's (faster-whisper's vad_filter; default: off)."
+    )
+    var vad: Bool?
 
     @Option(
         name: .long,

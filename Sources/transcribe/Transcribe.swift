@@ -61,6 +61,10 @@ struct Transcribe: ParsableCommand {
             throw ValidationError("--vad-min-silence, --vad-min-speech and --vad-pad must be 0 or more")
         }
         guard (speech.vadMaxSpeech ?? 1) > 0 else { throw ValidationError("--vad-max-speech must be above 0") }
+        if whisper.batchSize != nil && speech.vad == false {
+            throw ValidationError(
+                "--batch-size decodes the speech regions Silero VAD finds: it cannot go with --no-vad")
+        }
         if whisper.batchSize != nil && speech.vadMaxSpeech.map({ $0 > 30 }) == true {
             throw ValidationError("--batch-size packs regions into 30 s windows: --vad-max-speech must be at most 30")
         }
@@ -200,7 +204,7 @@ struct Transcribe: ParsableCommand {
             return .usage
         }
         var speechDetection: Batch.SpeechDetection?
-        if speech.vad || whisper.batchSize != nil {
+        if speech.vad == true || whisper.batchSize != nil {
             do {
                 speechDetection = try loadSpeechDetection(sampleRate: transcriber.sampleRate)
             } catch let error as ValidationMessage {

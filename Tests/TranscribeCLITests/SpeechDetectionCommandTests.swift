@@ -98,6 +98,7 @@ struct SpeechDetectionCommandTests {
         (["--vad-pad=-1"], "--vad-min-silence, --vad-min-speech and --vad-pad must be 0 or more"),
         (["--batch-size", "0"], "--batch-size must be at least 1"),
         (["--batch-size", "2", "--vad-max-speech", "40"], "--vad-max-speech must be at most 30"),
+        (["--no-vad", "--batch-size", "2"], "it cannot go with --no-vad"),
     ])
     func badValuesAreUsageErrors(_ arguments: [String], message: String) throws {
         let run = try Run(["--model", Self.whisper] + arguments + [Self.noise])

@@ -35,6 +35,14 @@ public enum Parallel {
         }
     }
 
+    /// `body()` on the calling thread alone: the products and splits inside it take one thread.
+    /// For work too small to be worth a hand-off to another thread.
+    static func alone<Result>(_ body: () -> Result) -> Result {
+        var result: Result?
+        ThreadShare.with(1) { result = body() }
+        return result!
+    }
+
     /// `body(0), ..., body(count - 1)` at once, each on its own thread with an equal share of
     /// `threads` for the work it splits in turn; in order on this thread when there is one thread
     /// or one item. For independent jobs too small to keep every thread busy when split one by

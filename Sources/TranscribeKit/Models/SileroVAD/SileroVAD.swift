@@ -80,15 +80,18 @@ public final class SileroVAD: Sendable {
     }
 
     /// The speech probability of each whole chunk of `samples` (a multiple of the chunk size),
-    /// continuing from `state` and leaving it after the last chunk.
+    /// continuing from `state` and leaving it after the last chunk. On the calling thread alone:
+    /// the products are small (the detector reads an hour in a few seconds on one core), and
+    /// handing each to a second thread costs more than it saves when the other core is busy.
     public func probabilities(_ samples: ArraySlice<Float>, state: inout State) -> [Float] {
         let chunk = config.windowSizeSamples
         precondition(samples.count % chunk == 0, "SileroVAD: whole chunks only")
-        let chunks = samples.count / chunk
-        guard chunks > 0 else { return [] }
-        let features = encode(samples, context: state.context)
-        state.context = Array(samples.suffix(config.contextSizeSamples))
-        return decode(features, state: &state)
+        guard samples.count >= chunk else { return [] }
+        return Parallel.alone {
+            let features = encode(samples, context: state.context)
+            state.context = Array(samples.suffix(config.contextSizeSamples))
+            return decode(features, state: &state)
+        }
     }
 
     /// `(chunks, hidden)`: each chunk through the STFT magnitude and the convolutions.

@@ -147,9 +147,10 @@ public final class WhisperRecognizer: Sendable {
 
         var language = options.language ?? "en"
         var languageProbability = 1.0
-        if isMultilingual && options.language == nil && contentFrames > 0 {
+        if isMultilingual && options.language == nil {
             // faster-whisper detects on the first 30 s of all the log-mel frames, the last one (of
-            // the padding hop) included, where decoding stops before it.
+            // the padding hop) included, where decoding stops before it; on no audio at all (no
+            // speech found), on that one frame, so the probability says how unsure it is.
             let frames = options.padding == .features ? min(windowFrames, mel.rows) : min(windowFrames, contentFrames)
             (language, languageProbability) = detectLanguageWithProbability(
                 encoded: model.encode(window(at: 0, frames: frames)))
