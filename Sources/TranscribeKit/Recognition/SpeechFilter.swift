@@ -75,7 +75,8 @@ public final class SpeechFilter: SampleSource {
                 return (region, samples)
             }
             let more = try next()
-            if more.isEmpty && finished && ready.isEmpty && regions.count == regionsReturned { return nil }
+            // Exhausted: every region's samples were handed out, so none is left half-read.
+            if more.isEmpty && finished { return nil }
             regionSamples += more
         }
     }

@@ -156,7 +156,7 @@ public final class SileroVAD: Sendable {
     private func decode(_ features: Matrix, state: inout State) -> [Float] {
         let hidden = config.hiddenSize
         // The input half of every gate, for all chunks at once: (chunks, 4 hidden).
-        var gates = linear(features, weight: weightIH, bias: nil)
+        let gates = linear(features, weight: weightIH, bias: nil)
         var probabilities = [Float](repeating: 0, count: features.rows)
         var recurrent = [Float](repeating: 0, count: 4 * hidden)
         for step in 0..<features.rows {
@@ -184,7 +184,6 @@ public final class SileroVAD: Sendable {
             }
             probabilities[step] = sigmoid(logit)
         }
-        gates = Matrix(zeros: 0, 0)
         return probabilities
     }
 }

@@ -24,15 +24,8 @@ struct WhisperSpeechDetectionTests {
             let seed: UInt64?
             let samples: Int
         }
-        struct Word: Decodable {
-            let text: String, start: Double, end: Double
-            init(from decoder: Decoder) throws {
-                var fields = try decoder.unkeyedContainer()
-                text = try fields.decode(String.self)
-                start = try fields.decode(Double.self)
-                end = try fields.decode(Double.self)
-            }
-        }
+        /// `[text, start, end, probability]`, as the base reference stores words.
+        typealias Word = WhisperBaseTests.Reference.Word
         struct Segment: Decodable {
             let start: Double, end: Double, text: String, tokens: [Int]
             let words: [Word]?
