@@ -174,7 +174,9 @@ final class Batch: @unchecked Sendable {
                 for warning in warnings {
                     Diagnostics.write("transcribe: \(input.name): warning: \(warning)\n")
                 }
-                if let whisper = recognition.whisper, Diagnostics.isTerminal && !options.quiet {
+                if let speech = recognition.speech, speech.regions.isEmpty, Diagnostics.isTerminal && !options.quiet {
+                    Diagnostics.write("transcribe: \(input.name): no speech found\n")
+                } else if let whisper = recognition.whisper, Diagnostics.isTerminal && !options.quiet {
                     Diagnostics.write("transcribe: \(input.name): \(languageLine(whisper))\n")
                 }
                 if options.outputDirectory == nil && !printRecord(renderer.stdoutRecord(input, recognition)) {

@@ -70,6 +70,19 @@ struct SpeechDetectionCommandTests {
         #expect(json["speech_duration"] as? Double == 0.0)
     }
 
+    /// On a terminal, an input without speech says so on stderr, where a Whisper model would
+    /// otherwise name a language it guessed from nothing; into a pipe nothing is said.
+    @Test func noSpeechIsSaidOnATerminal() throws {
+        try TestEnvironment.requireTool("script", package: "bsdutils")
+        let command = "\\\"$TRANSCRIBE\\\" --model '\(Self.whisper)' --vad '\(Self.noise)'"
+        let terminal = try Run.shell("script -qec \"\(command)\" /dev/null")
+        #expect(terminal.status == 0)
+        #expect(terminal.stdout.contains("\(Self.noise): no speech found"), "\(terminal.stdout)")
+        #expect(!terminal.stdout.contains("language"))
+        let piped = try Run(["--model", Self.whisper, "--vad", Self.noise])
+        #expect(piped.stderr == "" && piped.stdout == "\n")
+    }
+
     /// A CTC model hears only the speech too, its character times moved with their words into
     /// the speech regions.
     @Test func ctcTimesAreMovedBack() throws {
