@@ -11,7 +11,7 @@ Imported by fixtures/make-wav2vec2-fixtures.py, fixtures/make-whisper-fixtures.p
 fixtures/make-whisper-frontend-fixtures.py, fixtures/make-faster-whisper-reference.py,
 fixtures/make-faster-whisper-base-reference.py, fixtures/make-faster-whisper-words.py,
 fixtures/make-faster-whisper-vad-reference.py,
-fixtures/make-vad-reference.py, bench/benchmark.py (and through it bench/benchmark-whisper.py and
+fixtures/make-vad-reference.py, fixtures/make-classification-fixtures.py, bench/benchmark.py (and through it bench/benchmark-whisper.py and
 bench/profile-onnxruntime.py), bench/whisper-wer.py and lib/fixture_tools.py.
 """
 

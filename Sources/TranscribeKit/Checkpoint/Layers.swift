@@ -8,6 +8,11 @@ struct Linear: Sendable {
         self.bias = bias ? try weights("\(prefix).bias", shape: [outFeatures]) : nil
     }
 
+    init(weight: Tensor, bias: Tensor?) {
+        self.weight = weight
+        self.bias = bias
+    }
+
     func callAsFunction(_ x: Matrix) -> Matrix { linear(x, weight: weight, bias: bias) }
 }
 
@@ -45,6 +50,15 @@ struct MultiHeadAttention: Sendable {
         vProj = try Linear(weights, "\(prefix).v_proj", inFeatures: dModel, outFeatures: dModel)
         outProj = try Linear(weights, "\(prefix).out_proj", inFeatures: dModel, outFeatures: dModel)
         numHeads = heads
+    }
+
+    /// Projections under other names (ViT-style `query`, `key`, `value`, `output.dense`).
+    init(qProj: Linear, kProj: Linear, vProj: Linear, outProj: Linear, numHeads: Int) {
+        self.qProj = qProj
+        self.kProj = kProj
+        self.vProj = vProj
+        self.outProj = outProj
+        self.numHeads = numHeads
     }
 
     /// Self-attention over all rows of `x`: `(frames, d_model)` -> `(frames, d_model)`.

@@ -101,12 +101,12 @@ public struct ModelDirectory: Sendable {
     }
 
     /// Checks the required files before any is parsed, so the first error names what is missing.
-    func checkLayout() throws {
+    func checkLayout(files: [String] = ["config.json", "vocab.json"]) throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ModelError.missingFile(path: path)
         }
-        for name in ["config.json", "vocab.json"] where !exists(name) {
+        for name in files where !exists(name) {
             throw ModelError.missingFile(path: file(name))
         }
         if !exists("model.safetensors") {

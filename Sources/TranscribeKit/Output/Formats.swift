@@ -160,7 +160,7 @@ private func padded(_ value: Int, _ digits: Int) -> String {
 }
 
 /// WebVTT cue text must spell `&`, `<` and `>` as character references.
-private func escapedForWebVTT(_ text: String) -> String {
+func escapedForWebVTT(_ text: String) -> String {
     text.replacingOccurrences(of: "&", with: "&amp;")
         .replacingOccurrences(of: "<", with: "&lt;")
         .replacingOccurrences(of: ">", with: "&gt;")
@@ -214,7 +214,9 @@ extension OutputFormat {
         if self == .srt && data.isEmpty { return true }
         guard data.last == UInt8(ascii: "\n") else { return false }
         func isRecord(_ bytes: Data) -> Bool {
-            (try? JSONSerialization.jsonObject(with: bytes) as? [String: Any])?["text"] is String
+            // A transcript's record has its text; a classification's, its labels.
+            let record = (try? JSONSerialization.jsonObject(with: bytes)) as? [String: Any]
+            return record?["text"] is String || record?["labels"] is [Any]
         }
         switch self {
         case .txt: return true
@@ -222,7 +224,9 @@ extension OutputFormat {
         case .jsonl: return isRecord(data.dropLast()) && !data.dropLast().contains(UInt8(ascii: "\n"))
         case .srt: return data.starts(with: "1\n".utf8)
         case .vtt: return data.starts(with: "WEBVTT\n".utf8)
-        case .tsv: return data.starts(with: "start\tend\tconfidence\tword\n".utf8)
+        case .tsv:
+            return data.starts(with: "start\tend\tconfidence\tword\n".utf8)
+                || data.starts(with: ClassificationOutput.tsvHeader.utf8)
         }
     }
 }

@@ -7,39 +7,69 @@ public enum ModelFamily: String, Sendable, CaseIterable, CustomStringConvertible
     case wav2vec2
     /// `WhisperForConditionalGeneration`: an encoder-decoder that writes text token by token.
     case whisper
+    /// `Wav2Vec2ForSequenceClassification`, `HubertForSequenceClassification` (keyword spotting)
+    /// and `ASTForAudioClassification` (sound tagging): labels and scores, named as transformers'
+    /// pipeline task.
+    case audioClassification = "audio-classification"
 
     public var description: String { rawValue }
 
-    /// The family of the checkpoint whose config.json is at `configPath`. A config.json without
+    /// The family of the checkpoint whose config.json is at `configPath`: an audio classifier
+    /// where `architectures` names one, else the family `model_type` names. A config.json without
     /// `model_type` is read as wav2vec2, as old Wav2Vec2 checkpoints were saved without it.
     public init(configAt configPath: String) throws {
-        struct Config: Decodable { var model_type: String? }
-        let modelType = try decodeJSONFile(Config.self, path: configPath).model_type ?? ModelFamily.wav2vec2.rawValue
-        guard let family = ModelFamily(rawValue: modelType) else {
-            let known = ModelFamily.allCases.map(\.rawValue).joined(separator: " and ")
-            throw ModelError.unsupportedConfig(
-                path: configPath, field: "model_type", reason: "\"\(modelType)\"; transcribe runs \(known) checkpoints")
-        }
-        self = family
+        self = try Self.read(configAt: configPath).family
     }
 
-    /// Loads the checkpoint in `directory` as this family's recognizer.
-    func load(_ directory: ModelDirectory, whisperOptions: WhisperDecodingOptions) throws -> any SpeechRecognizer {
-        switch self {
-        case .wav2vec2: try Wav2Vec2Recognizer(directory: directory)
-        case .whisper: try WhisperRecognizer(directory: directory, options: whisperOptions)
+    /// The family, and the architecture config.json names (its first `architectures` entry).
+    static func read(configAt configPath: String) throws -> (family: ModelFamily, architecture: String?) {
+        struct Config: Decodable {
+            var model_type: String?
+            var architectures: [String]?
+        }
+        let config = try decodeJSONFile(Config.self, path: configPath)
+        if let classifier = config.architectures?.first(where: AudioClassifier.architectures.contains) {
+            return (.audioClassification, classifier)
+        }
+        let modelType = config.model_type ?? ModelFamily.wav2vec2.rawValue
+        switch modelType {
+        case ModelFamily.wav2vec2.rawValue: return (.wav2vec2, config.architectures?.first)
+        case ModelFamily.whisper.rawValue: return (.whisper, config.architectures?.first)
+        case "audio-spectrogram-transformer": return (.audioClassification, "ASTForAudioClassification")
+        default:
+            throw ModelError.unsupportedConfig(
+                path: configPath, field: "model_type",
+                reason:
+                    "\"\(modelType)\"; transcribe runs wav2vec2 and whisper checkpoints, and the audio classifiers "
+                    + AudioClassifier.architectures.joined(separator: ", "))
         }
     }
 }
 
-/// Loads the model in `directory`, of the family its config.json's `model_type` names.
-public func loadRecognizer(
-    directory: ModelDirectory, whisperOptions: WhisperDecodingOptions = WhisperDecodingOptions()
-) throws -> any SpeechRecognizer {
+/// What the loaded model is asked to do, per family.
+public struct ModelOptions: Sendable {
+    public var whisper = WhisperDecodingOptions()
+    public var classification = ClassificationOptions()
+
+    public init() {}
+}
+
+/// Loads the model in `directory`, of the family its config.json names.
+public func loadRecognizer(directory: ModelDirectory, options: ModelOptions = ModelOptions()) throws
+    -> any SpeechRecognizer
+{
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue
     else {
         throw ModelError.missingFile(path: directory.path)
     }
-    return try ModelFamily(configAt: directory.file("config.json")).load(directory, whisperOptions: whisperOptions)
+    let (family, architecture) = try ModelFamily.read(configAt: directory.file("config.json"))
+    switch family {
+    case .wav2vec2: return try Wav2Vec2Recognizer(directory: directory)
+    case .whisper: return try WhisperRecognizer(directory: directory, options: options.whisper)
+    case .audioClassification:
+        return try AudioClassifier(
+            directory: directory, architecture: architecture ?? "ASTForAudioClassification",
+            options: options.classification)
+    }
 }

@@ -31,6 +31,8 @@ public struct Recognition: Sendable {
     /// Where the speech was, when only the speech was recognized (`--vad`): times are the
     /// input's already (see `restored(to:inputSeconds:)`).
     public var speech: SpeechTimeline? = nil
+    /// An audio classifier's scores, timeline and events; the transcript is then empty.
+    public var classification: AudioClassification? = nil
 
     public var duration: Double { transcript.duration }
 }

@@ -199,7 +199,7 @@ func floatBytes(_ values: [Float]) -> [UInt8] {
     }
 
     @Test(arguments: [
-        ("hidden_act", "\"mish\""), ("feat_extract_norm", "\"batch\""), ("model_type", "\"hubert\""),
+        ("hidden_act", "\"mish\""), ("feat_extract_norm", "\"batch\""), ("model_type", "\"wavlm\""),
         ("add_adapter", "true"),
     ])
     func namesAnUnsupportedValue(_ field: String, _ json: String) throws {

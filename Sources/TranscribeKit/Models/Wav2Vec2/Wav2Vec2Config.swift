@@ -1,10 +1,17 @@
 import Foundation
 
-/// The hyperparameters of a Wav2Vec2ForCTC checkpoint, from its config.json, with the defaults
-/// of transformers' `Wav2Vec2Config` where a field is absent.
+/// The hyperparameters of a Wav2Vec2 or HuBERT checkpoint (`Wav2Vec2ForCTC`,
+/// `Wav2Vec2ForSequenceClassification`, `HubertForSequenceClassification`), from its config.json,
+/// with the defaults of transformers' `Wav2Vec2Config` and `HubertConfig` where a field is absent.
+/// HuBERT is wav2vec 2.0's network trained another way; in inference it differs only in an
+/// optional norm before the feature projection.
 /// https://github.com/huggingface/transformers/blob/main/src/transformers/models/wav2vec2/configuration_wav2vec2.py
+/// https://github.com/huggingface/transformers/blob/main/src/transformers/models/hubert/configuration_hubert.py
 public struct Wav2Vec2Config: Sendable, Equatable {
     public enum FeatureExtractorNorm: String, Sendable { case group, layer }
+    public enum ModelType: String, Sendable { case wav2vec2, hubert }
+
+    public var modelType = ModelType.wav2vec2
 
     public var vocabSize = 32
     public var hiddenSize = 768
@@ -22,8 +29,17 @@ public struct Wav2Vec2Config: Sendable, Equatable {
     public var numConvPosEmbeddings = 128
     public var numConvPosEmbeddingGroups = 16
     public var doStableLayerNorm = false
+    /// `feat_proj_layer_norm` (HuBERT): a LayerNorm before the feature projection; wav2vec2 always has one.
+    public var featProjLayerNorm = true
+    /// Sequence classification: the weighted sum of every layer's hidden states (softmax of
+    /// `layer_weights`) instead of the last one, and the projector's width before the classifier.
+    public var useWeightedLayerSum = false
+    public var classifierProjSize = 256
 
     public init() {}
+
+    /// The checkpoint's key prefix of the shared network: `wav2vec2` or `hubert`.
+    public var weightPrefix: String { modelType.rawValue }
 
     /// Limits on the convolution stack a config.json may describe: samples a frame (the product
     /// of the strides), and samples the first frame needs (2^20: 65 s at 16 kHz).
@@ -70,6 +86,10 @@ extension Wav2Vec2Config {
         var do_stable_layer_norm: Bool?
         var add_adapter: Bool?
         var output_hidden_size: Int?
+        var feat_proj_layer_norm: Bool?
+        var conv_pos_batch_norm: Bool?
+        var use_weighted_layer_sum: Bool?
+        var classifier_proj_size: Int?
     }
 
     /// Reads and validates config.json; an error names the field.
@@ -102,9 +122,18 @@ extension Wav2Vec2Config {
         }
 
         self.init()
-        if let modelType = raw.model_type, modelType != "wav2vec2" {
-            throw unsupported("model_type", "\"\(modelType)\"; transcribe runs wav2vec2 checkpoints")
+        if let name = raw.model_type {
+            guard let modelType = ModelType(rawValue: name) else {
+                throw unsupported("model_type", "\"\(name)\"; expected \"wav2vec2\" or \"hubert\"")
+            }
+            self.modelType = modelType
         }
+        if raw.conv_pos_batch_norm == true {
+            throw unsupported("conv_pos_batch_norm", "the batch-normed positional convolution is not implemented")
+        }
+        featProjLayerNorm = modelType == .wav2vec2 || (raw.feat_proj_layer_norm ?? true)
+        useWeightedLayerSum = raw.use_weighted_layer_sum ?? false
+        classifierProjSize = try positive(raw.classifier_proj_size, "classifier_proj_size", default: classifierProjSize)
         if raw.add_adapter == true { throw unsupported("add_adapter", "the adapter layers are not implemented") }
         vocabSize = try positive(raw.vocab_size, "vocab_size", default: vocabSize)
         hiddenSize = try positive(raw.hidden_size, "hidden_size", default: hiddenSize)

@@ -18,15 +18,31 @@ struct Wav2Vec2Encoder: Sendable {
 
     /// `(frames, hidden)` -> `(frames, hidden)`
     func callAsFunction(_ x: Matrix) -> Matrix {
+        var last = x
+        forEachHiddenState(x) { last = $1 }
+        return last
+    }
+
+    /// Calls `body` with each of the `num_hidden_layers + 1` hidden states transformers returns
+    /// with `output_hidden_states`, in order: the first layer's input, each later layer's input,
+    /// and the output (for the pre-norm layout, after the final norm).
+    func forEachHiddenState(_ x: Matrix, _ body: (Int, Matrix) -> Void) {
         var h = x
         h += posConvEmbed(x)
         if doStableLayerNorm {
-            for layer in layers { h = layer.preNorm(h) }
-            return layerNorm(h)
+            for (index, layer) in layers.enumerated() {
+                body(index, h)
+                h = layer.preNorm(h)
+            }
+            body(layers.count, layerNorm(h))
+            return
         }
         h = layerNorm(h)
-        for layer in layers { h = layer.postNorm(h) }
-        return h
+        for (index, layer) in layers.enumerated() {
+            body(index, h)
+            h = layer.postNorm(h)
+        }
+        body(layers.count, h)
     }
 }
 

@@ -157,17 +157,20 @@ struct Wav2Vec2FeatureEncoder: Sendable {
     }
 }
 
-/// `Wav2Vec2FeatureProjection`: LayerNorm then a linear map from conv channels to hidden size.
+/// `Wav2Vec2FeatureProjection` (and `HubertFeatureProjection`): LayerNorm (optional for HuBERT,
+/// `feat_proj_layer_norm`), then a linear map from conv channels to hidden size.
 struct Wav2Vec2FeatureProjection: Sendable {
-    let layerNorm: LayerNorm
+    let layerNorm: LayerNorm?
     let projection: Linear
 
     init(_ weights: WeightStore, _ prefix: String, config: Wav2Vec2Config) throws {
         let channels = config.convDim[config.convDim.count - 1]
-        layerNorm = try LayerNorm(weights, "\(prefix).layer_norm", size: channels, eps: config.layerNormEps)
+        layerNorm =
+            config.featProjLayerNorm
+            ? try LayerNorm(weights, "\(prefix).layer_norm", size: channels, eps: config.layerNormEps) : nil
         projection = try Linear(weights, "\(prefix).projection", inFeatures: channels, outFeatures: config.hiddenSize)
     }
 
     /// `(frames, conv_dim[-1])` -> `(frames, hidden_size)`
-    func callAsFunction(_ x: Matrix) -> Matrix { projection(layerNorm(x)) }
+    func callAsFunction(_ x: Matrix) -> Matrix { projection(layerNorm.map { $0(x) } ?? x) }
 }

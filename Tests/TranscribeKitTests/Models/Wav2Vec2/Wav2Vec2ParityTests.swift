@@ -124,11 +124,11 @@ import TestSupport
         let model = transcriber.model
         let input = transcriber.featureExtractor.inputValues(
             try loadAudio(path: Fixtures.clip("short"), sampleRate: 16_000))
-        let features = model.featureExtractor(input)
+        let features = model.wav2vec2.featureExtractor(input)
         try expectClose(features, "conv_features")
-        let projected = model.featureProjection(features)
+        let projected = model.wav2vec2.featureProjection(features)
         try expectClose(projected, "feature_projection")
-        try expectClose(model.encoder.posConvEmbed(projected), "pos_conv_embed")
-        try expectClose(model.encoder(projected), "encoder")
+        try expectClose(model.wav2vec2.encoder.posConvEmbed(projected), "pos_conv_embed")
+        try expectClose(model.wav2vec2.encoder(projected), "encoder")
     }
 }

@@ -1,0 +1,123 @@
+import Foundation
+
+/// How a classifier is run over an input and how its timeline becomes events.
+public struct ClassificationOptions: Sendable, Equatable {
+    /// How logits become scores; nil for the model's default (`ClassLabels.defaultScores`).
+    public var scores: ScoreFunction?
+    /// Labels listed per clip and per window.
+    public var topK = 5
+    /// Seconds of audio classified at once, and between window starts; nil for the model's
+    /// input length and half of the window.
+    public var windowSeconds: Double?
+    public var hopSeconds: Double?
+    /// Labels that become events; nil for every label but the background ones (`_silence_`,
+    /// `_unknown_`).
+    public var eventLabels: [String]?
+    /// The score a window needs for its label to count as present.
+    public var eventThreshold: Float = 0.5
+    /// Events of one label this close (seconds) or closer merge into one; nil for the model's
+    /// default: half a second for keyword spotters, none for sound taggers.
+    public var eventMinimumGap: Double?
+
+    public init() {}
+}
+
+/// One window of the timeline: where it is and the score of every label.
+public struct ClassifiedWindow: Sendable, Equatable {
+    public let start: Double
+    public let end: Double
+    /// One per label, in the model's label order.
+    public let scores: [Float]
+}
+
+/// A stretch of the input where a label was present: a keyword said, a sound heard.
+public struct AudioEvent: Sendable, Equatable {
+    public let label: String
+    public let start: Double
+    public let end: Double
+    /// The highest score among its windows.
+    public let score: Float
+}
+
+/// What a classifier made of one input: the scores of the whole input, the timeline of windows,
+/// and the events found along it.
+public struct AudioClassification: Sendable, Equatable {
+    public let labels: [String]
+    public let scoreFunction: ScoreFunction
+    public let topK: Int
+    /// Seconds of audio.
+    public let duration: Double
+    /// In input order; one window for an input no longer than the model's.
+    public let windows: [ClassifiedWindow]
+    public let events: [AudioEvent]
+
+    /// The scores of the whole input: its one window's, or the mean over the windows.
+    public var scores: [Float] {
+        guard windows.count > 1 else { return windows.first?.scores ?? [] }
+        var mean = [Double](repeating: 0, count: labels.count)
+        for window in windows {
+            for (index, score) in window.scores.enumerated() { mean[index] += Double(score) }
+        }
+        return mean.map { Float($0 / Double(windows.count)) }
+    }
+
+    /// The `topK` best labels of the whole input.
+    public var top: [LabelScore] { topLabels(scores, labels: labels, k: topK) }
+}
+
+/// Cuts a timeline into events: for each event label, every run of consecutive windows whose
+/// score for it is at or above the threshold is one event. Windows overlap, so a run is placed
+/// by its windows' centres, half a hop to each side (never beyond the run's windows): a sound
+/// shorter than a window is found within a hop of where it is. Events of a label no more than
+/// the minimum gap apart merge.
+struct EventDetector: Sendable {
+    let labels: [String]
+    /// Indices into `labels`.
+    let eventLabels: [Int]
+    let threshold: Float
+    let minimumGap: Double
+    let hopSeconds: Double
+
+    func events(_ windows: [ClassifiedWindow]) -> [AudioEvent] {
+        var events: [AudioEvent] = []
+        for label in eventLabels {
+            var found: [AudioEvent] = []
+            var index = 0
+            while index < windows.count {
+                guard windows[index].scores[label] >= threshold else {
+                    index += 1
+                    continue
+                }
+                let first = index
+                var score = windows[index].scores[label]
+                while index + 1 < windows.count && windows[index + 1].scores[label] >= threshold {
+                    index += 1
+                    score = max(score, windows[index].scores[label])
+                }
+                // A single window is the whole input: its event is all of it.
+                let event =
+                    windows.count == 1
+                    ? AudioEvent(label: labels[label], start: windows[0].start, end: windows[0].end, score: score)
+                    : place(windows[first], windows[index], label: labels[label], score: score)
+                if let last = found.last, event.start - last.end <= minimumGap {
+                    found[found.count - 1] = AudioEvent(
+                        label: last.label, start: last.start, end: max(last.end, event.end),
+                        score: max(last.score, event.score))
+                } else {
+                    found.append(event)
+                }
+                index += 1
+            }
+            events += found
+        }
+        return events.sorted { ($0.start, $0.end) < ($1.start, $1.end) }
+    }
+
+    /// The event of a run from window `first` to window `last`.
+    private func place(_ first: ClassifiedWindow, _ last: ClassifiedWindow, label: String, score: Float) -> AudioEvent {
+        let (firstCentre, lastCentre) = ((first.start + first.end) / 2, (last.start + last.end) / 2)
+        return AudioEvent(
+            label: label, start: max(first.start, firstCentre - hopSeconds / 2),
+            end: min(last.end, lastCentre + hopSeconds / 2), score: score)
+    }
+}
