@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Download a Wav2Vec2 CTC checkpoint from the Hugging Face hub into a local directory.
+# Download a Wav2Vec2 CTC checkpoint, or an audio classifier (Wav2Vec2 or HuBERT keyword spotting,
+# the Audio Spectrogram Transformer), from the Hugging Face hub into a local directory.
 #
 # Usage: scripts/download-model.sh [TARGET_DIR] [REPO_ID]
+#
+#   e.g. scripts/download-model.sh Models/ast-audioset MIT/ast-finetuned-audioset-10-10-0.4593
+#        scripts/download-model.sh Models/wav2vec2-ks superb/wav2vec2-base-superb-ks
 #
 #   TARGET_DIR  default: Models/<repo name> under the repository root (Models/wav2vec2-base-960h)
 #   REPO_ID     default: $REPO, else facebook/wav2vec2-base-960h
@@ -16,7 +20,9 @@
 set -euo pipefail
 
 readonly ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-readonly REQUIRED_FILES=(config.json vocab.json preprocessor_config.json)
+# A CTC model also needs vocab.json; a classifier's labels are in config.json.
+readonly CTC_FILES=(vocab.json preprocessor_config.json)
+readonly CLASSIFIER_FILES=(preprocessor_config.json)
 readonly OPTIONAL_FILES=(tokenizer_config.json special_tokens_map.json)
 
 if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
@@ -38,7 +44,8 @@ download-model: cannot reach $1
   ($2)
 This machine seems to be offline, or cannot reach ${endpoint}.
 To get the model another way, copy a Hugging Face model directory for $repo
-(config.json, vocab.json, preprocessor_config.json, model.safetensors or pytorch_model.bin)
+(config.json, preprocessor_config.json, model.safetensors or pytorch_model.bin, and vocab.json
+for a CTC model)
 from a machine that has it, for example from its
 ~/.cache/huggingface/hub/models--${repo//\//--}/snapshots/<revision>/, then either
   transcribe --model DIR ...        or        export TRANSCRIBE_MODEL=DIR
@@ -111,8 +118,15 @@ if [[ ! -d "$target" ]]; then
 fi
 say "$repo@$revision -> $target"
 
-for file in "${REQUIRED_FILES[@]}"; do
-    fetch "$file" || die "$file: not in $repo (HTTP 404); is it a Wav2Vec2 CTC checkpoint?"
+fetch config.json || die "config.json: not in $repo (HTTP 404); is it a transformers checkpoint?"
+if grep -qE '"(Wav2Vec2ForSequenceClassification|HubertForSequenceClassification|ASTForAudioClassification)"' \
+    "$target/config.json"; then
+    required=("${CLASSIFIER_FILES[@]}")
+else
+    required=("${CTC_FILES[@]}")
+fi
+for file in "${required[@]}"; do
+    fetch "$file" || die "$file: not in $repo (HTTP 404); is it a Wav2Vec2 CTC checkpoint or an audio classifier?"
 done
 for file in "${OPTIONAL_FILES[@]}"; do
     fetch "$file" || say "$file: not in $repo (optional, skipped)"

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import TranscribeKit
 
 /// Which audio to read: files, a list of them, this machine's share of a list.
@@ -77,19 +78,29 @@ struct WhisperArguments: ParsableArguments {
             "The spoken language, e.g. en, de (default: detected by multilingual models).", valueName: "code"))
     var language: String?
 
-    @Option(name: .long, help: "Transcribe, or translate into English (multilingual models).")
-    var task: WhisperDecodingOptions.Task = .transcribe
+    @Option(name: .long, help: "Transcribe, or translate into English (multilingual models; default: transcribe).")
+    var task: WhisperDecodingOptions.Task?
 
-    @Option(name: .long, help: ArgumentHelp("Beams of the beam search; 1 decodes greedily.", valueName: "n"))
-    var beamSize = 5
+    @Option(
+        name: .long, help: ArgumentHelp("Beams of the beam search; 1 decodes greedily (default: 5).", valueName: "n"))
+    var beamSize: Int?
 
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Fill a window shorter than 30 s with zero frames after the log-mel (features: faster-whisper, "
-                + "transformers' long-form) or with silence before it (audio: WhisperFeatureExtractor, openai-whisper).",
+            "Fill a window shorter than 30 s with zero frames after the log-mel (features, the default: "
+                + "faster-whisper, transformers' long-form) or with silence before it (audio: "
+                + "WhisperFeatureExtractor, openai-whisper).",
             valueName: "features|audio"))
-    var padding: WhisperDecodingOptions.WindowPadding = .features
+    var padding: WhisperDecodingOptions.WindowPadding?
+
+    /// The options given, as the command line spells them: a classifier refuses them.
+    var given: [String] {
+        [
+            language.map { _ in "--language" }, task.map { _ in "--task" }, beamSize.map { _ in "--beam-size" },
+            padding.map { _ in "--padding" }, batchSize.map { _ in "--batch-size" },
+        ].compactMap { $0 }
+    }
 
     @Option(
         name: .long,
@@ -147,4 +158,90 @@ struct SpeechArguments: ParsableArguments {
             "Longest speech region; a longer one is split at a pause (default: no limit; 30 with --batch-size).",
             valueName: "s"))
     var vadMaxSpeech: Double?
+}
+
+/// How an audio classifier scores an input and finds events along it; transcription models
+/// refuse these.
+struct ClassificationArguments: ParsableArguments {
+    @Option(
+        name: .long,
+        help: "How logits become scores (default: the model's: sigmoid for multi-label models, else softmax).")
+    var scores: ScoreFunction?
+
+    @Option(name: .long, help: ArgumentHelp("Labels listed per input and per window (default: 5).", valueName: "n"))
+    var topK: Int?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Seconds classified at once along a longer input (default: the model's input: 1 for keyword "
+                + "spotters, 10.255 for AST).", valueName: "s"))
+    var window: Double?
+
+    @Option(
+        name: .long, help: ArgumentHelp("Seconds between window starts (default: half the window).", valueName: "s"))
+    var hop: Double?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Labels that become events, separated by commas (default: every label but _silence_ and _unknown_).",
+            valueName: "a,b"))
+    var keywords: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Score at or above which a window holds its label, for events (default: 0.5).", valueName: "p"))
+    var eventThreshold: Float?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Events of one label this close merge (default: 0.5 for keyword spotters, 0 for sound taggers).",
+            valueName: "s"))
+    var eventMinGap: Double?
+
+    /// The options given, as the command line spells them: a transcription model refuses them.
+    var given: [String] {
+        [
+            scores.map { _ in "--scores" }, topK.map { _ in "--top-k" }, window.map { _ in "--window" },
+            hop.map { _ in "--hop" }, keywords.map { _ in "--keywords" },
+            eventThreshold.map { _ in "--event-threshold" },
+            eventMinGap.map { _ in "--event-min-gap" },
+        ].compactMap { $0 }
+    }
+
+    /// The event labels of --keywords: trimmed, empty items dropped.
+    var keywordList: [String]? {
+        keywords.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+    }
+
+    func validate() throws {
+        if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1") }
+        for (name, value) in [("--window", window), ("--hop", hop)] {
+            if let value, !(value > 0 && value <= 86_400) {
+                throw ValidationError("\(name) must be above 0 seconds (and at most a day)")
+            }
+        }
+        if let window, let hop, hop > window {
+            throw ValidationError(
+                "--hop (\(hop) s) must not be longer than --window (\(window) s): audio would be skipped")
+        }
+        if let eventThreshold, !eventThreshold.isFinite { throw ValidationError("--event-threshold must be a number") }
+        if let eventMinGap, !(eventMinGap >= 0) { throw ValidationError("--event-min-gap must be 0 or more") }
+        if let keywordList, keywordList.isEmpty { throw ValidationError("--keywords needs at least one label") }
+    }
+
+    var options: ClassificationOptions {
+        var options = ClassificationOptions()
+        options.scores = scores
+        options.topK = topK ?? options.topK
+        options.windowSeconds = window
+        options.hopSeconds = hop
+        options.eventLabels = keywordList
+        options.eventThreshold = eventThreshold ?? options.eventThreshold
+        options.eventMinimumGap = eventMinGap
+        return options
+    }
 }

@@ -19,6 +19,8 @@ struct Renderer: Sendable {
     let options: OutputOptions
     /// Several inputs share stdout, so each record says which input it is.
     let labelled: Bool
+    /// The tsv header row: a transcript's words, or a classifier's labels.
+    let tsvHeader: String
 
     init(
         format: OutputFormat, model: any SpeechRecognizer, textCase: TextCase?, options: OutputOptions, labelled: Bool
@@ -28,14 +30,16 @@ struct Renderer: Sendable {
         self.textCase = textCase
         self.options = options
         self.labelled = labelled
+        self.tsvHeader =
+            model.family == .audioClassification ? ClassificationOutput.tsvHeader : Self.transcriptTSVHeader
     }
 
-    static let tsvHeader = "start\tend\tconfidence\tword\n"
+    static let transcriptTSVHeader = "start\tend\tconfidence\tword\n"
 
     var stdoutFraming: Framing {
         switch format {
         case .json where labelled: Framing(prefix: "[\n", separator: ",\n", suffix: "\n]\n", empty: "[]\n")
-        case .tsv where labelled: Framing(prefix: "input\t" + Self.tsvHeader, empty: "input\t" + Self.tsvHeader)
+        case .tsv where labelled: Framing(prefix: "input\t" + tsvHeader, empty: "input\t" + tsvHeader)
         default: Framing()
         }
     }
@@ -49,7 +53,11 @@ struct Renderer: Sendable {
 
     /// The content of the input's output file.
     func document(_ input: Input, _ recognition: Recognition) -> String {
-        output(input, recognition).rendered(as: format, options: options)
+        if let classification = recognition.classification {
+            return ClassificationOutput(input: input.jsonName, model: modelName, classification: classification)
+                .rendered(as: format)
+        }
+        return output(input, recognition).rendered(as: format, options: options)
     }
 
     /// The input's record on stdout.
@@ -62,7 +70,7 @@ struct Renderer: Sendable {
         case .json:
             return document.hasSuffix("\n") ? String(document.dropLast()) : document
         case .tsv:
-            return document.dropFirst(Self.tsvHeader.count)
+            return document.dropFirst(tsvHeader.count)
                 .split(separator: "\n").map { "\(input.name)\t\($0)\n" }.joined()
         case .jsonl, .srt, .vtt:
             return document

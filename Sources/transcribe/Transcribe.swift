@@ -7,7 +7,8 @@ import TranscribeKit
 struct Transcribe: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "transcribe",
-        abstract: "Transcribe speech in audio files with a Wav2Vec2 CTC or a Whisper model.",
+        abstract:
+            "Transcribe speech in audio files with a Wav2Vec2 CTC or a Whisper model, or classify them with an audio classifier.",
         discussion: """
             Reads WAV, FLAC, OGG/Vorbis, Opus, MP3 and every other format libsndfile knows, mixes \
             down to mono and resamples to the model's rate. Results go to stdout in input order \
@@ -44,6 +45,7 @@ struct Transcribe: ParsableCommand {
     @OptionGroup(title: "Model") var modelOptions: ModelArguments
     @OptionGroup(title: "Whisper decoding") var whisper: WhisperArguments
     @OptionGroup(title: "Speech detection") var speech: SpeechArguments
+    @OptionGroup(title: "Audio classification") var classification: ClassificationArguments
     @OptionGroup(title: "Performance") var performance: PerformanceArguments
 
     @Flag(name: [.customShort("q"), .long], help: "No progress display on stderr.")
@@ -52,7 +54,7 @@ struct Transcribe: ParsableCommand {
     func validate() throws {
         guard (performance.threads ?? 1) > 0 else { throw ValidationError("--threads must be at least 1") }
         guard performance.jobs > 0 else { throw ValidationError("--jobs must be at least 1") }
-        guard whisper.beamSize > 0 else { throw ValidationError("--beam-size must be at least 1") }
+        guard (whisper.beamSize ?? 1) > 0 else { throw ValidationError("--beam-size must be at least 1") }
         guard (whisper.batchSize ?? 1) > 0 else { throw ValidationError("--batch-size must be at least 1") }
         guard speech.vadThreshold > 0 && speech.vadThreshold <= 1 else {
             throw ValidationError("--vad-threshold must be above 0 and at most 1")
@@ -167,12 +169,13 @@ struct Transcribe: ParsableCommand {
         let transcriber: any SpeechRecognizer
         do {
             let directory = try ModelDirectory.resolve(explicit: modelOptions.model)
-            var whisperOptions = WhisperDecodingOptions()
-            whisperOptions.language = whisper.language.flatMap { WhisperLanguages.code(for: $0) }
-            whisperOptions.task = whisper.task
-            whisperOptions.beamSize = whisper.beamSize
-            whisperOptions.padding = whisper.padding
-            transcriber = try loadRecognizer(directory: directory, whisperOptions: whisperOptions)
+            var options = ModelOptions()
+            options.whisper.language = whisper.language.flatMap { WhisperLanguages.code(for: $0) }
+            options.whisper.task = whisper.task ?? options.whisper.task
+            options.whisper.beamSize = whisper.beamSize ?? options.whisper.beamSize
+            options.whisper.padding = whisper.padding ?? options.whisper.padding
+            options.classification = classification.options
+            transcriber = try loadRecognizer(directory: directory, options: options)
             // Under a memory limit, stop here with one line rather than fail inside OpenBLAS.
             try MemoryCheck.require(
                 transcriber.memoryNeeded(jobs: min(performance.jobs, inputs.count), threads: Parallel.threads))
@@ -182,9 +185,16 @@ struct Transcribe: ParsableCommand {
         } catch let error as WhisperOptionError {
             Self.printError("transcribe: \(error)")
             return .usage
+        } catch let error as ClassificationOptionError {
+            Self.printError("transcribe: \(error)")
+            return .usage
         } catch {
             Self.printError("transcribe: \(error)")
             return .modelUnavailable
+        }
+        if let refusal = familyRefusal(transcriber) {
+            Self.printError("transcribe: \(refusal)")
+            return .usage
         }
         if output.characters && transcriber.family == .whisper {
             Self.printError(
@@ -231,6 +241,32 @@ struct Transcribe: ParsableCommand {
                 languageGiven: whisper.language.flatMap { WhisperLanguages.code(for: $0) } != nil,
                 speech: speechDetection, batchSize: whisper.batchSize))
         return batch.run() == 0 ? .success : .someInputsFailed
+    }
+
+    /// Why the options given do not fit the model's family, or nil when they do: a classifier has
+    /// no words or decoding, a transcription model no labels.
+    func familyRefusal(_ model: any SpeechRecognizer) -> String? {
+        let path = model.directory.path
+        if let classifier = model as? AudioClassifier {
+            let given =
+                whisper.given
+                + [
+                    speech.vad.map { $0 ? "--vad" : "--no-vad" }, output.characters ? "--characters" : nil,
+                    output.emissions.map { _ in "--emissions" }, output.textCase.map { _ in "--case" },
+                ].compactMap { $0 }
+            if let option = given.first {
+                return "\(option) applies to transcription; \(path) is an audio classifier (\(classifier.architecture))"
+            }
+            if let hop = classification.hop, hop * Double(classifier.sampleRate) > Double(classifier.windowSamples) {
+                return "--hop (\(hop) s) must not be longer than the window "
+                    + "(\(Double(classifier.windowSamples) / Double(classifier.sampleRate)) s): audio would be skipped"
+            }
+            return nil
+        }
+        if let option = classification.given.first {
+            return "\(option) applies to audio classifiers; \(path) is \(model.family)"
+        }
+        return nil
     }
 
     /// The detector and its options for --vad and --batch-size.
@@ -303,3 +339,4 @@ extension OutputFormat: ExpressibleByArgument {}
 extension TextCase: ExpressibleByArgument {}
 extension WhisperDecodingOptions.Task: ExpressibleByArgument {}
 extension WhisperDecodingOptions.WindowPadding: ExpressibleByArgument {}
+extension ScoreFunction: ExpressibleByArgument {}
