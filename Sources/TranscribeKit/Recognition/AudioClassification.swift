@@ -68,8 +68,8 @@ public struct AudioClassification: Sendable, Equatable {
 /// Cuts a timeline into events: for each event label, every run of consecutive windows whose
 /// score for it is at or above the threshold is one event. Windows overlap, so a run is placed
 /// by its windows' centres, half a hop to each side (never beyond the run's windows): a sound
-/// shorter than a window is found within a hop of where it is. Events of a label no more than
-/// the minimum gap apart merge.
+/// shorter than a window is found within about a hop of where it is. Events of a label no more
+/// than the minimum gap apart merge.
 struct EventDetector: Sendable {
     let labels: [String]
     /// Indices into `labels`.
@@ -94,11 +94,7 @@ struct EventDetector: Sendable {
                     index += 1
                     score = max(score, windows[index].scores[label])
                 }
-                // A single window is the whole input: its event is all of it.
-                let event =
-                    windows.count == 1
-                    ? AudioEvent(label: labels[label], start: windows[0].start, end: windows[0].end, score: score)
-                    : place(windows[first], windows[index], label: labels[label], score: score)
+                let event = place(first..<(index + 1), of: windows, label: labels[label], score: score)
                 if let last = found.last, event.start - last.end <= minimumGap {
                     found[found.count - 1] = AudioEvent(
                         label: last.label, start: last.start, end: max(last.end, event.end),
@@ -113,11 +109,13 @@ struct EventDetector: Sendable {
         return events.sorted { ($0.start, $0.end) < ($1.start, $1.end) }
     }
 
-    /// The event of a run from window `first` to window `last`.
-    private func place(_ first: ClassifiedWindow, _ last: ClassifiedWindow, label: String, score: Float) -> AudioEvent {
-        let (firstCentre, lastCentre) = ((first.start + first.end) / 2, (last.start + last.end) / 2)
-        return AudioEvent(
-            label: label, start: max(first.start, firstCentre - hopSeconds / 2),
-            end: min(last.end, lastCentre + hopSeconds / 2), score: score)
+    /// The event of the run of windows `run`. Each window stands for the half hop around its
+    /// centre, the first from the input's start and the last to its end (a single window is then
+    /// the whole input).
+    private func place(_ run: Range<Int>, of windows: [ClassifiedWindow], label: String, score: Float) -> AudioEvent {
+        let (first, last) = (windows[run.lowerBound], windows[run.upperBound - 1])
+        let start = run.lowerBound == 0 ? first.start : (first.start + first.end) / 2 - hopSeconds / 2
+        let end = run.upperBound == windows.count ? last.end : (last.start + last.end) / 2 + hopSeconds / 2
+        return AudioEvent(label: label, start: max(first.start, start), end: min(last.end, end), score: score)
     }
 }
