@@ -257,6 +257,10 @@ struct Transcribe: ParsableCommand {
             if let option = given.first {
                 return "\(option) applies to transcription; \(path) is an audio classifier (\(classifier.architecture))"
             }
+            if let window = classification.window, window > classifier.maximumWindowSeconds {
+                return "--window \(window) s is longer than \(classifier.architecture) hears at once "
+                    + "(\(classifier.maximumWindowSeconds) s)"
+            }
             if let hop = classification.hop, hop * Double(classifier.sampleRate) > Double(classifier.windowSamples) {
                 return "--hop (\(hop) s) must not be longer than the window "
                     + "(\(Double(classifier.windowSamples) / Double(classifier.sampleRate)) s): audio would be skipped"

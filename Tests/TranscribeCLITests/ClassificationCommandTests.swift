@@ -116,6 +116,29 @@ import TestSupport
         }
     }
 
+    /// A recording with "yes", "no" and "stop" said twice each (a keyword spotter trained for them):
+    /// the events as tsv rows, and as srt and vtt cues that subtitle parsers read.
+    @Test func eventsInTsvSrtAndVtt() throws {
+        let events = Fixtures.root.appendingPathComponent("classification/events")
+        let model = events.appendingPathComponent("keyword-spotter").path
+        let recording = events.appendingPathComponent("recording.wav").path
+        let said = ["yes", "no", "stop", "no", "yes", "stop"]
+        let tsv = try Run(["--model", model, "-f", "tsv", recording])
+        #expect(tsv.status == 0, "\(tsv.stderr)")
+        let rows = tsv.stdout.split(separator: "\n").dropFirst().map { $0.split(separator: "\t").map(String.init) }
+        #expect(rows.map { $0[2] } == said)
+        #expect(rows.allSatisfy { Double($0[3])! >= 0.5 && Double($0[0])! < Double($0[1])! })
+        try withTemporaryDirectory { directory in
+            for format in ["srt", "vtt"] {
+                let run = try Run(["--model", model, "-f", format, "-o", directory.path, recording])
+                #expect(run.status == 0, "\(run.stderr)")
+                let cues = try cueTexts(
+                    ofSubtitleFile: directory.appendingPathComponent("recording.\(format)").path, format: format)
+                #expect(cues.map { String($0.prefix { $0 != " " }) } == said, "\(cues)")
+            }
+        }
+    }
+
     /// --output-dir: one whole file per input in every format; --skip-existing knows them as done.
     @Test(arguments: OutputFormat.allCases)
     func writesFilesThatSkipExistingRecognises(_ format: OutputFormat) throws {
@@ -151,6 +174,7 @@ import TestSupport
             (["--model", Self.model("hubert-ks"), "--keywords", "yes,maybe"], "\"maybe\" is not a label"),
             (["--model", Self.model("hubert-ks"), "--hop", "2"], "must not be longer than the window"),
             (["--model", Self.model("hubert-ks"), "--top-k", "0"], "--top-k must be at least 1"),
+            (["--model", Self.model("ast-tiny"), "--window", "3"], "longer than ASTForAudioClassification hears"),
         ]
         for (arguments, message) in cases {
             let run = try Run(arguments + [Self.clip("yes")])

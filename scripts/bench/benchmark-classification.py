@@ -38,7 +38,7 @@ Everything written is git-ignored; never commit it.
    init gives nearly equal logits everywhere, which would make the agreement check a test of ties.
    Importing ASTFeatureExtractor needs torchaudio's Kaldi filter bank; a torchaudio wheel built for
    another CUDA than torch's refuses to import, so the model maker and the pipeline workers import
-   make-classification-fixtures.py, whose install_torchaudio_stub() loads only its compliance/kaldi.py
+   make-classification-fixtures.py, which (through lib/torchaudio_kaldi.py) loads only its compliance/kaldi.py
    (and the workers check that the extractor took that path, as upstream does, not its numpy fallback).
 2. `swift build -c release --product transcribe` (benchmark.py's build_transcribe: retried, a stale
    binary used and said to be when the build keeps failing; --skip-build, --transcribe BINARY).

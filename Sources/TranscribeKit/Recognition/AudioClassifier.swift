@@ -5,8 +5,9 @@ import Foundation
 protocol ClipClassifier: Sendable {
     /// The clip length the model was made for, in samples: its default window.
     var inputSamples: Int { get }
-    /// The fewest samples that give a result.
+    /// The fewest samples that give a result, and the most one pass hears.
     var minimumSamples: Int { get }
+    var maximumSamples: Int { get }
     /// Bytes of the largest activation of one clip of `samples` samples.
     func largestActivationBytes(samples: Int) -> Int
     func logits(_ samples: [Float]) -> [Float]?
@@ -79,6 +80,9 @@ public final class AudioClassifier: Sendable {
 
     /// Keyword spotters (Wav2Vec2 and HuBERT heads over one-second commands) rather than sound taggers.
     public var isKeywordSpotter: Bool { architecture != "ASTForAudioClassification" }
+
+    /// The longest window the model hears whole, in seconds: `--window` may not be longer.
+    public var maximumWindowSeconds: Double { Double(network.maximumSamples) / Double(sampleRate) }
 
     /// Samples per window and between window starts.
     public var windowSamples: Int {
@@ -218,6 +222,8 @@ struct Wav2Vec2ClipClassifier: ClipClassifier {
     /// One second: the Speech Commands clips keyword spotters are trained on.
     var inputSamples: Int { featureExtractor.samplingRate }
     var minimumSamples: Int { model.config.receptiveField }
+    /// The longest window of a CTC model: attention grows with its square.
+    var maximumSamples: Int { Int(WindowPlan.maximumWindowSeconds) * featureExtractor.samplingRate }
 
     func largestActivationBytes(samples: Int) -> Int {
         model.config.convDim[0] * (samples / model.config.convStride[0] + 1) * MemoryLayout<Float>.size
@@ -240,6 +246,8 @@ struct ASTClipClassifier: ClipClassifier {
 
     var inputSamples: Int { featureExtractor.inputSamples }
     var minimumSamples: Int { filterBank.frameLength }
+    /// More than `max_length` frames would be cut.
+    var maximumSamples: Int { featureExtractor.inputSamples }
 
     /// The attention scores of one block of queries per thread are small; the largest are the
     /// `(tokens, intermediate)` feed-forward activations.
