@@ -33,6 +33,12 @@ struct Transcribe: ParsableCommand {
               parallel -j4 transcribe --shard {}/4 --files-from list.txt --output-dir out ::: 0 1 2 3
               transcribe --emissions logits/ speech.wav   # also writes logits/speech.npy (CTC)
               transcribe --model Models/whisper-small --language de --task translate talk.mp3
+              transcribe --model Models/ast-audioset -f json --top-k 10 street.wav   # sound tagging
+              transcribe --model Models/wav2vec2-ks --keywords yes,stop -f tsv hour.wav   # keyword spotting
+
+            An audio classifier (Wav2Vec2 or HuBERT keyword spotting, the Audio Spectrogram \
+            Transformer) prints the best label and its score; json gives the top k, and for an \
+            input longer than the model's a timeline of windows and the events along it.
 
             Exit status: 0 when every input was transcribed, 1 when some failed (the others are \
             still transcribed and written), 2 for usage errors, 3 when the model cannot be loaded \
