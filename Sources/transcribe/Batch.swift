@@ -15,6 +15,8 @@ final class Batch: @unchecked Sendable {
     struct Options {
         var jobs = 1
         var outputDirectory: BytePath?
+        /// `-o FILE.<format>` with one input: that input's output file.
+        var outputFile: BytePath?
         var skipExisting = false
         var emissions: BytePath?
         var quiet = false
@@ -24,6 +26,9 @@ final class Batch: @unchecked Sendable {
         var speech: SpeechDetection?
         /// --batch-size: Whisper's batched pipeline over the speech regions.
         var batchSize: Int?
+
+        /// Results go to files, and nothing to stdout.
+        var writesFiles: Bool { outputDirectory != nil || outputFile != nil }
     }
 
     /// The voice activity detector and how its probabilities become regions.
@@ -71,7 +76,7 @@ final class Batch: @unchecked Sendable {
                 finish(index, outcome)
             }
         }
-        if options.outputDirectory == nil && stopReason == nil {
+        if !options.writesFiles && stopReason == nil {
             writeStdout(printedAny ? renderer.stdoutFraming.suffix : renderer.stdoutFraming.empty)
         }
         progress.finish()
@@ -92,11 +97,12 @@ final class Batch: @unchecked Sendable {
         return nextToStart - 1
     }
 
-    /// Where the input's output goes with --output-dir: `<dir>/<stem>.<format>`.
+    /// Where the input's output goes with --output-dir: `<dir>/<stem>.<format>`, or the file `-o` named.
     private func outputPath(_ input: Input) -> BytePath? {
-        options.outputDirectory.map {
-            $0.appending(BytePath(bytes: input.stem.bytes + Array(".\(renderer.format.fileExtension)".utf8)))
-        }
+        options.outputFile
+            ?? options.outputDirectory.map {
+                $0.appending(BytePath(bytes: input.stem.bytes + Array(".\(renderer.format.fileExtension)".utf8)))
+            }
     }
 
     /// Reads, transcribes and writes one input; never throws.
@@ -179,13 +185,13 @@ final class Batch: @unchecked Sendable {
                 } else if let whisper = recognition.whisper, Diagnostics.isTerminal && !options.quiet {
                     Diagnostics.write("transcribe: \(input.name): \(languageLine(whisper))\n")
                 }
-                if options.outputDirectory == nil && !printRecord(renderer.stdoutRecord(input, recognition)) {
+                if !options.writesFiles && !printRecord(renderer.stdoutRecord(input, recognition)) {
                     failures += 1
                 }
             case .failed(let reason):
                 failures += 1
                 Diagnostics.write("transcribe: \(input.name): \(reason)\n")
-                if options.outputDirectory == nil, let record = renderer.failureRecord(input, reason) {
+                if !options.writesFiles, let record = renderer.failureRecord(input, reason) {
                     _ = printRecord(record)
                 }
             case .skipped:

@@ -30,7 +30,8 @@ struct OutputArguments: ParsableArguments {
     @Option(
         name: [.customShort("o"), .long],
         help: ArgumentHelp(
-            "Write one file per input, <dir>/<stem>.<format>, each atomically; nothing on stdout.", valueName: "dir"))
+            "Write one file per input, <dir>/<stem>.<format>, each atomically; nothing on stdout. "
+                + "With one input, a name ending in .<format> is that file.", valueName: "dir|file"))
     var outputDir: String?
 
     @Option(name: .customLong("case"), help: "Letter case of the text, for models that emit upper case only.")

@@ -154,13 +154,42 @@ struct Transcribe: ParsableCommand {
         return inputs
     }
 
+    /// What `-o PATH` names: a folder for one file per input, or, when PATH is not a folder and
+    /// ends in the format's extension, the one input's output file. A name ending in another
+    /// format's extension, or a file name with several inputs, is refused: it never silently
+    /// becomes a folder.
+    func outputTarget(_ path: BytePath, inputs: Int) throws -> (directory: BytePath?, file: BytePath?) {
+        var status = stat()
+        let isFolder = path.withCString({ stat($0, &status) }) == 0 && status.st_mode & S_IFMT == S_IFDIR
+        if isFolder || path.bytes.last == UInt8(ascii: "/") { return (path, nil) }
+        let name = String(decoding: path.lastComponent.bytes, as: UTF8.self)
+        guard let format = OutputFormat.allCases.first(where: { name.hasSuffix(".\($0.fileExtension)") }) else {
+            return (path, nil)
+        }
+        guard format == output.format else {
+            throw ValidationMessage(
+                "-o \(path) looks like a .\(format.fileExtension) file, but the format is \(output.format.rawValue): "
+                    + "give -f \(format.rawValue) to write that file, or name a folder for one file per input")
+        }
+        guard inputs == 1 else {
+            throw ValidationMessage(
+                "-o \(path) names one file, but there are \(inputs) inputs: name a folder for one file per input")
+        }
+        return (nil, path)
+    }
+
     func transcribeAll() -> Status {
         if modelOptions.listModels { return listModels() }
         let inputs: [Input]
-        let outputDirectory = output.outputDir.map { withRawBytes([$0])[0] }
+        var outputDirectory = output.outputDir.map { withRawBytes([$0])[0] }
+        var outputFile: BytePath?
         let emissionsDirectory = output.emissions.map { withRawBytes([$0])[0] }
         do {
             inputs = try gatherInputs()
+            if let path = outputDirectory {
+                (outputDirectory, outputFile) = try outputTarget(path, inputs: inputs.count)
+            }
+            if let folder = outputFile?.directory { try createDirectory(folder) }
             for directory in [outputDirectory, emissionsDirectory].compactMap({ $0 }) {
                 try createDirectory(directory)
                 removeStaleTemporaryFiles(in: directory)
@@ -242,7 +271,8 @@ struct Transcribe: ParsableCommand {
         let batch = Batch(
             transcriber: transcriber, inputs: inputs, renderer: renderer,
             options: .init(
-                jobs: performance.jobs, outputDirectory: outputDirectory, skipExisting: input.skipExisting,
+                jobs: performance.jobs, outputDirectory: outputDirectory, outputFile: outputFile,
+                skipExisting: input.skipExisting,
                 emissions: emissionsDirectory, quiet: quiet,
                 languageGiven: whisper.language.flatMap { WhisperLanguages.code(for: $0) } != nil,
                 speech: speechDetection, batchSize: whisper.batchSize))

@@ -177,6 +177,42 @@ import TestSupport
         }
     }
 
+    /// `-o talk.srt` with one input writes that file (what stdout would get), never a folder of
+    /// that name; with several inputs, or another format's extension, it is refused in one line.
+    @Test func outputNamedLikeAFileIsThatFile() throws {
+        let (clip, other) = (Self.clips[0], Self.clips[1])
+        try withTemporaryDirectory { directory in
+            let file = directory.appendingPathComponent("sub/talk.srt").path
+            let run = try Run(["--model", Self.model, "-f", "srt", "-o", file, clip])
+            #expect(run.status == 0 && run.stdout.isEmpty, "\(run.stderr)")
+            var isFolder: ObjCBool = true
+            #expect(FileManager.default.fileExists(atPath: file, isDirectory: &isFolder) && !isFolder.boolValue)
+            let stdout = try Run(["--model", Self.model, "-f", "srt", clip]).stdout
+            #expect(try String(contentsOfFile: file, encoding: .utf8) == stdout)
+
+            let refusals: [([String], String)] = [
+                (
+                    ["-f", "srt", "-o", directory.appendingPathComponent("two.srt").path, clip, other],
+                    "there are 2 inputs"
+                ),
+                (["-f", "json", "-o", directory.appendingPathComponent("talk.vtt").path, clip], "give -f vtt"),
+            ]
+            for (arguments, message) in refusals {
+                let refused = try Run(["--model", Self.model] + arguments)
+                #expect(refused.status == 2 && refused.stderr.contains(message), "\(refused.stderr)")
+            }
+            #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["sub"])
+
+            // A folder that exists, or a name ending in '/', stays a folder.
+            let folder = directory.path + "/folder.srt/"
+            let intoFolder = try Run(["--model", Self.model, "-f", "srt", "-o", folder, clip])
+            #expect(intoFolder.status == 0)
+            #expect(
+                FileManager.default.fileExists(
+                    atPath: folder + URL(fileURLWithPath: clip).deletingPathExtension().lastPathComponent + ".srt"))
+        }
+    }
+
     @Test func shardsCoverTheListExactlyOnce() throws {
         let inputs = Self.clips + Self.clips.map { $0 + ".missing.wav" }
         var seen: [String] = []
