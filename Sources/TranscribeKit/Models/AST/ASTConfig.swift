@@ -48,55 +48,35 @@ public struct ASTConfig: Sendable, Equatable {
 
     init(json: Data, path: String) throws {
         let raw = try decodeJSON(Raw.self, from: json, path: path)
-        func invalid(_ field: String, _ reason: String) -> ModelError {
-            .invalidConfig(path: path, field: field, reason: reason)
-        }
-        func positive(_ value: Int?, _ field: String, default fallback: Int) throws -> Int {
-            guard let value else { return fallback }
-            guard value > 0 else { throw invalid(field, "must be positive, found \(value)") }
-            return value
-        }
+        let fields = ConfigFields(path: path)
         self.init()
         if let modelType = raw.model_type, modelType != "audio-spectrogram-transformer" {
-            throw ModelError.unsupportedConfig(
-                path: path, field: "model_type", reason: "\"\(modelType)\"; expected \"audio-spectrogram-transformer\"")
+            throw fields.unsupported("model_type", "\"\(modelType)\"; expected \"audio-spectrogram-transformer\"")
         }
-        hiddenSize = try positive(raw.hidden_size, "hidden_size", default: hiddenSize)
-        numHiddenLayers = try positive(raw.num_hidden_layers, "num_hidden_layers", default: numHiddenLayers)
-        numAttentionHeads = try positive(raw.num_attention_heads, "num_attention_heads", default: numAttentionHeads)
-        intermediateSize = try positive(raw.intermediate_size, "intermediate_size", default: intermediateSize)
-        patchSize = try positive(raw.patch_size, "patch_size", default: patchSize)
-        frequencyStride = try positive(raw.frequency_stride, "frequency_stride", default: frequencyStride)
-        timeStride = try positive(raw.time_stride, "time_stride", default: timeStride)
-        maxLength = try positive(raw.max_length, "max_length", default: maxLength)
-        numMelBins = try positive(raw.num_mel_bins, "num_mel_bins", default: numMelBins)
+        hiddenSize = try fields.positive(raw.hidden_size, "hidden_size", default: hiddenSize)
+        numHiddenLayers = try fields.positive(raw.num_hidden_layers, "num_hidden_layers", default: numHiddenLayers)
+        numAttentionHeads = try fields.positive(
+            raw.num_attention_heads, "num_attention_heads", default: numAttentionHeads)
+        intermediateSize = try fields.positive(raw.intermediate_size, "intermediate_size", default: intermediateSize)
+        patchSize = try fields.positive(raw.patch_size, "patch_size", default: patchSize)
+        frequencyStride = try fields.positive(raw.frequency_stride, "frequency_stride", default: frequencyStride)
+        timeStride = try fields.positive(raw.time_stride, "time_stride", default: timeStride)
+        maxLength = try fields.positive(raw.max_length, "max_length", default: maxLength)
+        numMelBins = try fields.positive(raw.num_mel_bins, "num_mel_bins", default: numMelBins)
         qkvBias = raw.qkv_bias ?? qkvBias
-        if let name = raw.hidden_act {
-            guard let activation = Activation(rawValue: name) else {
-                throw ModelError.unsupportedConfig(
-                    path: path, field: "hidden_act",
-                    reason:
-                        "activation \"\(name)\"; supported: \(Activation.allCases.map(\.rawValue).joined(separator: ", "))"
-                )
-            }
-            hiddenAct = activation
-        }
-        if let eps = raw.layer_norm_eps {
-            guard eps > 0, eps.isFinite else {
-                throw invalid("layer_norm_eps", "must be a positive number, found \(eps)")
-            }
-            layerNormEps = Float(eps)
-        }
+        hiddenAct = try fields.activation(raw.hidden_act, "hidden_act", default: hiddenAct)
+        layerNormEps = try fields.epsilon(raw.layer_norm_eps, "layer_norm_eps", default: layerNormEps)
         guard hiddenSize % numAttentionHeads == 0 else {
-            throw invalid(
+            throw fields.invalid(
                 "num_attention_heads", "hidden_size \(hiddenSize) is not divisible by \(numAttentionHeads) heads")
         }
         guard patchSize <= numMelBins, patchSize <= maxLength else {
-            throw invalid("patch_size", "\(patchSize) is larger than the \(numMelBins) x \(maxLength) input")
+            throw fields.invalid("patch_size", "\(patchSize) is larger than the \(numMelBins) x \(maxLength) input")
         }
         // The real models take 1024 frames of 128 bins; bound the input a config may ask for.
         guard maxLength <= 1 << 16, numMelBins <= 1024 else {
-            throw invalid("max_length", "an input of \(maxLength) x \(numMelBins) is beyond what transcribe runs")
+            throw fields.invalid(
+                "max_length", "an input of \(maxLength) x \(numMelBins) is beyond what transcribe runs")
         }
     }
 }

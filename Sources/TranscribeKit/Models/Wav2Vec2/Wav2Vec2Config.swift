@@ -100,58 +100,37 @@ extension Wav2Vec2Config {
     /// Validates the config.json text `json`, read from `path` (named in errors).
     init(json: Data, path: String) throws {
         let raw = try decodeJSON(Raw.self, from: json, path: path)
-        func unsupported(_ field: String, _ reason: String) -> ModelError {
-            .unsupportedConfig(path: path, field: field, reason: reason)
-        }
-        func invalid(_ field: String, _ reason: String) -> ModelError {
-            .invalidConfig(path: path, field: field, reason: reason)
-        }
-        func positive(_ value: Int?, _ field: String, default fallback: Int) throws -> Int {
-            guard let value else { return fallback }
-            guard value > 0 else { throw invalid(field, "must be positive, found \(value)") }
-            return value
-        }
-        func activation(_ name: String?, _ field: String, default fallback: Activation) throws -> Activation {
-            guard let name else { return fallback }
-            guard let activation = Activation(rawValue: name) else {
-                throw unsupported(
-                    field,
-                    "activation \"\(name)\"; supported: \(Activation.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            return activation
-        }
+        let fields = ConfigFields(path: path)
 
         self.init()
         if let name = raw.model_type {
             guard let modelType = ModelType(rawValue: name) else {
-                throw unsupported("model_type", "\"\(name)\"; expected \"wav2vec2\" or \"hubert\"")
+                throw fields.unsupported("model_type", "\"\(name)\"; expected \"wav2vec2\" or \"hubert\"")
             }
             self.modelType = modelType
         }
         if raw.conv_pos_batch_norm == true {
-            throw unsupported("conv_pos_batch_norm", "the batch-normed positional convolution is not implemented")
+            throw fields.unsupported(
+                "conv_pos_batch_norm", "the batch-normed positional convolution is not implemented")
         }
         featProjLayerNorm = modelType == .wav2vec2 || (raw.feat_proj_layer_norm ?? true)
         useWeightedLayerSum = raw.use_weighted_layer_sum ?? false
-        classifierProjSize = try positive(raw.classifier_proj_size, "classifier_proj_size", default: classifierProjSize)
-        if raw.add_adapter == true { throw unsupported("add_adapter", "the adapter layers are not implemented") }
-        vocabSize = try positive(raw.vocab_size, "vocab_size", default: vocabSize)
-        hiddenSize = try positive(raw.hidden_size, "hidden_size", default: hiddenSize)
-        numHiddenLayers = try positive(raw.num_hidden_layers, "num_hidden_layers", default: numHiddenLayers)
-        numAttentionHeads = try positive(raw.num_attention_heads, "num_attention_heads", default: numAttentionHeads)
-        intermediateSize = try positive(raw.intermediate_size, "intermediate_size", default: intermediateSize)
-        hiddenAct = try activation(raw.hidden_act, "hidden_act", default: hiddenAct)
-        featExtractActivation = try activation(
+        classifierProjSize = try fields.positive(
+            raw.classifier_proj_size, "classifier_proj_size", default: classifierProjSize)
+        if raw.add_adapter == true { throw fields.unsupported("add_adapter", "the adapter layers are not implemented") }
+        vocabSize = try fields.positive(raw.vocab_size, "vocab_size", default: vocabSize)
+        hiddenSize = try fields.positive(raw.hidden_size, "hidden_size", default: hiddenSize)
+        numHiddenLayers = try fields.positive(raw.num_hidden_layers, "num_hidden_layers", default: numHiddenLayers)
+        numAttentionHeads = try fields.positive(
+            raw.num_attention_heads, "num_attention_heads", default: numAttentionHeads)
+        intermediateSize = try fields.positive(raw.intermediate_size, "intermediate_size", default: intermediateSize)
+        hiddenAct = try fields.activation(raw.hidden_act, "hidden_act", default: hiddenAct)
+        featExtractActivation = try fields.activation(
             raw.feat_extract_activation, "feat_extract_activation", default: featExtractActivation)
-        if let eps = raw.layer_norm_eps {
-            guard eps > 0, eps.isFinite else {
-                throw invalid("layer_norm_eps", "must be a positive number, found \(eps)")
-            }
-            layerNormEps = Float(eps)
-        }
+        layerNormEps = try fields.epsilon(raw.layer_norm_eps, "layer_norm_eps", default: layerNormEps)
         if let norm = raw.feat_extract_norm {
             guard let value = FeatureExtractorNorm(rawValue: norm) else {
-                throw unsupported("feat_extract_norm", "\"\(norm)\"; expected \"group\" or \"layer\"")
+                throw fields.unsupported("feat_extract_norm", "\"\(norm)\"; expected \"group\" or \"layer\"")
             }
             featExtractNorm = value
         }
@@ -160,11 +139,11 @@ extension Wav2Vec2Config {
         convKernel = raw.conv_kernel ?? convKernel
         for (field, values) in [("conv_dim", convDim), ("conv_stride", convStride), ("conv_kernel", convKernel)] {
             guard !values.isEmpty, values.allSatisfy({ $0 > 0 }) else {
-                throw invalid(field, "must be a non-empty list of positive integers")
+                throw fields.invalid(field, "must be a non-empty list of positive integers")
             }
         }
         guard convStride.count == convDim.count, convKernel.count == convDim.count else {
-            throw invalid(
+            throw fields.invalid(
                 "conv_dim",
                 "conv_dim, conv_stride and conv_kernel must have the same length "
                     + "(\(convDim.count), \(convStride.count), \(convKernel.count))")
@@ -175,7 +154,7 @@ extension Wav2Vec2Config {
         for value in convStride {
             let (product, overflow) = stride.multipliedReportingOverflow(by: value)
             guard !overflow, product <= Self.maximumSamplesPerFrame else {
-                throw invalid(
+                throw fields.invalid(
                     "conv_stride", "the strides multiply to more than \(Self.maximumSamplesPerFrame) samples a frame")
             }
             stride = product
@@ -184,28 +163,29 @@ extension Wav2Vec2Config {
         for (kernel, layerStride) in zip(convKernel, convStride).reversed() {
             let (product, overflow) = (field - 1).multipliedReportingOverflow(by: layerStride)
             guard !overflow, product <= Self.maximumReceptiveField - kernel else {
-                throw invalid("conv_kernel", "the receptive field is more than \(Self.maximumReceptiveField) samples")
+                throw fields.invalid(
+                    "conv_kernel", "the receptive field is more than \(Self.maximumReceptiveField) samples")
             }
             field = product + kernel
         }
         convBias = raw.conv_bias ?? convBias
-        numConvPosEmbeddings = try positive(
+        numConvPosEmbeddings = try fields.positive(
             raw.num_conv_pos_embeddings, "num_conv_pos_embeddings", default: numConvPosEmbeddings)
-        numConvPosEmbeddingGroups = try positive(
+        numConvPosEmbeddingGroups = try fields.positive(
             raw.num_conv_pos_embedding_groups, "num_conv_pos_embedding_groups", default: numConvPosEmbeddingGroups)
         doStableLayerNorm = raw.do_stable_layer_norm ?? doStableLayerNorm
 
         guard hiddenSize % numAttentionHeads == 0 else {
-            throw invalid(
+            throw fields.invalid(
                 "num_attention_heads", "hidden_size \(hiddenSize) is not divisible by \(numAttentionHeads) heads")
         }
         guard hiddenSize % numConvPosEmbeddingGroups == 0 else {
-            throw invalid(
+            throw fields.invalid(
                 "num_conv_pos_embedding_groups",
                 "hidden_size \(hiddenSize) is not divisible by \(numConvPosEmbeddingGroups) groups")
         }
         if let outputHiddenSize = raw.output_hidden_size, outputHiddenSize != hiddenSize {
-            throw unsupported(
+            throw fields.unsupported(
                 "output_hidden_size", "\(outputHiddenSize) differs from hidden_size \(hiddenSize) (adapter models)")
         }
     }

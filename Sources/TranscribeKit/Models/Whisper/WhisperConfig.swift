@@ -46,33 +46,28 @@ extension WhisperConfig {
     /// Reads and validates config.json; an error names the field.
     public init(contentsOf path: String) throws {
         let raw = try decodeJSONFile(Raw.self, path: path)
-        func invalid(_ field: String, _ reason: String) -> ModelError {
-            .invalidConfig(path: path, field: field, reason: reason)
-        }
-        func positive(_ value: Int?, _ field: String, default fallback: Int) throws -> Int {
-            guard let value else { return fallback }
-            guard value > 0 else { throw invalid(field, "must be positive, found \(value)") }
-            return value
-        }
+        let fields = ConfigFields(path: path)
 
         self.init()
         if let modelType = raw.model_type, modelType != "whisper" {
             throw ModelError.unsupportedConfig(
                 path: path, field: "model_type", reason: "\"\(modelType)\" is not a Whisper model")
         }
-        vocabSize = try positive(raw.vocab_size, "vocab_size", default: vocabSize)
-        numMelBins = try positive(raw.num_mel_bins, "num_mel_bins", default: numMelBins)
-        dModel = try positive(raw.d_model, "d_model", default: dModel)
-        encoderLayers = try positive(raw.encoder_layers, "encoder_layers", default: encoderLayers)
-        encoderAttentionHeads = try positive(
+        vocabSize = try fields.positive(raw.vocab_size, "vocab_size", default: vocabSize)
+        numMelBins = try fields.positive(raw.num_mel_bins, "num_mel_bins", default: numMelBins)
+        dModel = try fields.positive(raw.d_model, "d_model", default: dModel)
+        encoderLayers = try fields.positive(raw.encoder_layers, "encoder_layers", default: encoderLayers)
+        encoderAttentionHeads = try fields.positive(
             raw.encoder_attention_heads, "encoder_attention_heads", default: encoderAttentionHeads)
-        encoderFfnDim = try positive(raw.encoder_ffn_dim, "encoder_ffn_dim", default: encoderFfnDim)
-        decoderLayers = try positive(raw.decoder_layers, "decoder_layers", default: decoderLayers)
-        decoderAttentionHeads = try positive(
+        encoderFfnDim = try fields.positive(raw.encoder_ffn_dim, "encoder_ffn_dim", default: encoderFfnDim)
+        decoderLayers = try fields.positive(raw.decoder_layers, "decoder_layers", default: decoderLayers)
+        decoderAttentionHeads = try fields.positive(
             raw.decoder_attention_heads, "decoder_attention_heads", default: decoderAttentionHeads)
-        decoderFfnDim = try positive(raw.decoder_ffn_dim, "decoder_ffn_dim", default: decoderFfnDim)
-        maxSourcePositions = try positive(raw.max_source_positions, "max_source_positions", default: maxSourcePositions)
-        maxTargetPositions = try positive(raw.max_target_positions, "max_target_positions", default: maxTargetPositions)
+        decoderFfnDim = try fields.positive(raw.decoder_ffn_dim, "decoder_ffn_dim", default: decoderFfnDim)
+        maxSourcePositions = try fields.positive(
+            raw.max_source_positions, "max_source_positions", default: maxSourcePositions)
+        maxTargetPositions = try fields.positive(
+            raw.max_target_positions, "max_target_positions", default: maxTargetPositions)
         scaleEmbedding = raw.scale_embedding ?? scaleEmbedding
         if let name = raw.activation_function {
             guard let activation = Activation(rawValue: name) else {
@@ -86,13 +81,13 @@ extension WhisperConfig {
             ("encoder_attention_heads", encoderAttentionHeads), ("decoder_attention_heads", decoderAttentionHeads),
         ]
         where dModel % heads != 0 {
-            throw invalid(field, "d_model \(dModel) is not divisible by \(heads) heads")
+            throw fields.invalid(field, "d_model \(dModel) is not divisible by \(heads) heads")
         }
         decoderStartTokenId = raw.decoder_start_token_id ?? decoderStartTokenId
         eosTokenId = raw.eos_token_id ?? eosTokenId
         for (field, id) in [("decoder_start_token_id", decoderStartTokenId), ("eos_token_id", eosTokenId)]
         where !(0..<vocabSize).contains(id) {
-            throw invalid(field, "token id \(id) is outside the vocabulary (vocab_size \(vocabSize))")
+            throw fields.invalid(field, "token id \(id) is outside the vocabulary (vocab_size \(vocabSize))")
         }
     }
 }
