@@ -162,7 +162,7 @@ struct Transcribe: ParsableCommand {
         var status = stat()
         let isFolder = path.withCString({ stat($0, &status) }) == 0 && status.st_mode & S_IFMT == S_IFDIR
         if isFolder || path.bytes.last == UInt8(ascii: "/") { return (path, nil) }
-        let name = String(decoding: path.lastComponent.bytes, as: UTF8.self)
+        let name = String(decoding: path.lastComponent.bytes, as: UTF8.self).lowercased()
         guard let format = OutputFormat.allCases.first(where: { name.hasSuffix(".\($0.fileExtension)") }) else {
             return (path, nil)
         }
@@ -173,7 +173,9 @@ struct Transcribe: ParsableCommand {
         }
         guard inputs == 1 else {
             throw ValidationMessage(
-                "-o \(path) names one file, but there are \(inputs) inputs: name a folder for one file per input")
+                inputs == 0
+                    ? "no input to write to -o \(path)"
+                    : "-o \(path) names one file, but there are \(inputs) inputs: name a folder for one file per input")
         }
         return (nil, path)
     }
@@ -189,7 +191,10 @@ struct Transcribe: ParsableCommand {
             if let path = outputDirectory {
                 (outputDirectory, outputFile) = try outputTarget(path, inputs: inputs.count)
             }
-            if let folder = outputFile?.directory { try createDirectory(folder) }
+            if let folder = outputFile?.directory {
+                try createDirectory(folder)
+                removeStaleTemporaryFiles(in: folder)
+            }
             for directory in [outputDirectory, emissionsDirectory].compactMap({ $0 }) {
                 try createDirectory(directory)
                 removeStaleTemporaryFiles(in: directory)
@@ -221,7 +226,8 @@ struct Transcribe: ParsableCommand {
             Self.printError("transcribe: \(error)")
             return .usage
         } catch let error as ClassificationOptionError {
-            Self.printError("transcribe: \(error)")
+            let options = if case .unknownLabel = error { "--keywords" } else { "--window, --hop" }
+            Self.printError("transcribe: \(options): \(error)")
             return .usage
         } catch {
             Self.printError("transcribe: \(error)")
@@ -292,14 +298,6 @@ struct Transcribe: ParsableCommand {
                 ].compactMap { $0 }
             if let option = given.first {
                 return "\(option) applies to transcription; \(path) is an audio classifier (\(classifier.architecture))"
-            }
-            if let window = classification.window, window > classifier.maximumWindowSeconds {
-                return "--window \(window) s is longer than \(classifier.architecture) hears at once "
-                    + "(\(classifier.maximumWindowSeconds) s)"
-            }
-            if let hop = classification.hop, hop * Double(classifier.sampleRate) > Double(classifier.windowSamples) {
-                return "--hop (\(hop) s) must not be longer than the window "
-                    + "(\(Double(classifier.windowSamples) / Double(classifier.sampleRate)) s): audio would be skipped"
             }
             return nil
         }

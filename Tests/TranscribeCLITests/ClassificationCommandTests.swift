@@ -171,8 +171,8 @@ import TestSupport
                 "--top-k applies to audio classifiers"
             ),
             (["--model", Fixtures.model("base-postnorm-f32").path, "--keywords", "yes"], "is wav2vec2"),
-            (["--model", Self.model("hubert-ks"), "--keywords", "yes,maybe"], "\"maybe\" is not a label"),
-            (["--model", Self.model("hubert-ks"), "--hop", "2"], "must not be longer than the window"),
+            (["--model", Self.model("hubert-ks"), "--keywords", "yes,maybe"], "--keywords: \"maybe\" is not a label"),
+            (["--model", Self.model("hubert-ks"), "--hop", "2"], "--hop: a hop of 2.0 s is longer than the window"),
             (["--model", Self.model("hubert-ks"), "--top-k", "0"], "--top-k must be at least 1"),
             (["--model", Self.model("ast-tiny"), "--window", "3"], "longer than ASTForAudioClassification hears"),
         ]

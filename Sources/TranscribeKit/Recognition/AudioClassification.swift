@@ -67,8 +67,8 @@ public struct AudioClassification: Sendable, Equatable {
 
 /// Cuts a timeline into events: for each event label, every run of consecutive windows whose
 /// score for it is at or above the threshold is one event. Windows overlap, so a run is placed
-/// by its windows' centres, half a hop to each side (never beyond the run's windows): a sound
-/// shorter than a window is found within about a hop of where it is. Events of a label no more
+/// by its windows' centres, halfway to the next window's on each side: a sound shorter than a
+/// window is found within about a hop of where it is. Events of a label no more
 /// than the minimum gap apart merge.
 struct EventDetector: Sendable {
     let labels: [String]
@@ -76,7 +76,6 @@ struct EventDetector: Sendable {
     let eventLabels: [Int]
     let threshold: Float
     let minimumGap: Double
-    let hopSeconds: Double
 
     func events(_ windows: [ClassifiedWindow]) -> [AudioEvent] {
         var events: [AudioEvent] = []
@@ -109,13 +108,15 @@ struct EventDetector: Sendable {
         return events.sorted { ($0.start, $0.end) < ($1.start, $1.end) }
     }
 
-    /// The event of the run of windows `run`. Each window stands for the half hop around its
-    /// centre, the first from the input's start and the last to its end (a single window is then
-    /// the whole input).
+    /// The event of the run of windows `run`. Each window stands for the stretch between the
+    /// midpoints to its neighbours' centres (half a hop each side on the regular grid; less
+    /// towards a last window that ends at the input's end), the first from the input's start and
+    /// the last to its end: a single window is the whole input.
     private func place(_ run: Range<Int>, of windows: [ClassifiedWindow], label: String, score: Float) -> AudioEvent {
-        let (first, last) = (windows[run.lowerBound], windows[run.upperBound - 1])
-        let start = run.lowerBound == 0 ? first.start : (first.start + first.end) / 2 - hopSeconds / 2
-        let end = run.upperBound == windows.count ? last.end : (last.start + last.end) / 2 + hopSeconds / 2
-        return AudioEvent(label: label, start: max(first.start, start), end: min(last.end, end), score: score)
+        func centre(_ index: Int) -> Double { (windows[index].start + windows[index].end) / 2 }
+        let (first, last) = (run.lowerBound, run.upperBound - 1)
+        let start = first == 0 ? windows[0].start : (centre(first - 1) + centre(first)) / 2
+        let end = last == windows.count - 1 ? windows[last].end : (centre(last) + centre(last + 1)) / 2
+        return AudioEvent(label: label, start: start, end: end, score: score)
     }
 }

@@ -34,10 +34,6 @@ public final class AudioClassifier: Sendable {
     /// labels in `options` must be labels of the model.
     public init(directory: ModelDirectory, architecture: String, options: ClassificationOptions = .init()) throws {
         try directory.checkLayout(files: ["config.json"])
-        if !directory.exists("model.safetensors") {
-            if directory.exists("pytorch_model.bin") { throw ModelError.onlyPyTorchWeights(directory: directory.path) }
-            throw ModelError.missingFile(path: directory.file("model.safetensors"))
-        }
         self.directory = directory
         self.architecture = architecture
         let configPath = directory.file("config.json")
@@ -51,7 +47,8 @@ public final class AudioClassifier: Sendable {
             let config = try ASTConfig(contentsOf: configPath)
             guard extractor.maxLength == config.maxLength, extractor.numMelBins == config.numMelBins else {
                 throw ModelError.invalidConfig(
-                    path: preprocessor ?? configPath, field: "max_length",
+                    path: preprocessor ?? configPath,
+                    field: extractor.maxLength == config.maxLength ? "num_mel_bins" : "max_length",
                     reason:
                         "the features (\(extractor.maxLength) x \(extractor.numMelBins)) are not the model's input "
                         + "(\(config.maxLength) x \(config.numMelBins))")
@@ -70,25 +67,44 @@ public final class AudioClassifier: Sendable {
                 featureExtractor: extractor)
             sampleRate = extractor.samplingRate
         }
-        if let eventLabels = options.eventLabels {
-            for label in eventLabels where !labels.names.contains(label) {
-                throw ClassificationOptionError.unknownLabel(label, known: labels.names)
-            }
-        }
+        var options = options
+        if let specs = options.eventLabels { options.eventLabels = try labels.resolve(specs) }
         self.options = options
+        try checkWindows()
     }
 
-    /// Keyword spotters (Wav2Vec2 and HuBERT heads over one-second commands) rather than sound taggers.
-    public var isKeywordSpotter: Bool { architecture != "ASTForAudioClassification" }
+    /// A window the model hears whole, and a hop no longer than it, so that every sample is heard.
+    private func checkWindows() throws {
+        let rate = Double(sampleRate)
+        for (name, value) in [("window", options.windowSeconds), ("hop", options.hopSeconds)] {
+            if let value, !(value > 0 && value <= 86_400) {
+                throw ClassificationOptionError.badWindow("the \(name) must be above 0 seconds and at most a day")
+            }
+        }
+        if let window = options.windowSeconds, window * rate > Double(network.maximumSamples) {
+            throw ClassificationOptionError.badWindow(
+                "a window of \(window) s is longer than \(architecture) hears at once (\(maximumWindowSeconds) s)")
+        }
+        if hopSamples > windowSamples {
+            throw ClassificationOptionError.badWindow(
+                "a hop of \(Double(hopSamples) / rate) s is longer than the window "
+                    + "(\(Double(windowSamples) / rate) s): audio would be skipped")
+        }
+    }
+
+    /// Keyword spotters: Speech Commands label sets (with `_silence_` or `_unknown_`), which hear
+    /// one second at a time.
+    public var isKeywordSpotter: Bool { !labels.backgroundLabels.isEmpty }
 
     /// The longest window the model hears whole, in seconds: `--window` may not be longer.
     public var maximumWindowSeconds: Double { Double(network.maximumSamples) / Double(sampleRate) }
 
     /// Samples per window and between window starts.
     public var windowSamples: Int {
-        max(
-            network.minimumSamples,
-            options.windowSeconds.map { Int(($0 * Double(sampleRate)).rounded()) } ?? network.inputSamples)
+        // Keyword spotters hear the one-second clips of Speech Commands.
+        let standard = isKeywordSpotter ? min(sampleRate, network.inputSamples) : network.inputSamples
+        return max(
+            network.minimumSamples, options.windowSeconds.map { Int(($0 * Double(sampleRate)).rounded()) } ?? standard)
     }
     public var hopSamples: Int {
         max(1, options.hopSeconds.map { Int(($0 * Double(sampleRate)).rounded()) } ?? windowSamples / 2)
@@ -106,7 +122,7 @@ public final class AudioClassifier: Sendable {
     public func classify(stream: any SampleSource) throws -> AudioClassification {
         let (window, hop) = (windowSamples, hopSamples)
         let scoreFunction = options.scores ?? labels.defaultScores
-        let windowsAtOnce = max(1, Parallel.threads)
+        let windowsAtOnce = min(max(1, Parallel.threads), Wav2Vec2Recognizer.maximumWindowsAtOnce)
         var buffer: [Float] = []  // input samples from `bufferStart` on
         var bufferStart = 0
         var nextStart = 0  // of the next regular window
@@ -120,7 +136,9 @@ public final class AudioClassifier: Sendable {
             let outputs = Parallel.map(clips.count) { network.logits(clips[$0]) }
             for (start, logits) in zip(starts, outputs) {
                 guard let logits else {
-                    throw ClassificationError.tooShort(samples: total, needed: network.minimumSamples)
+                    throw ClassificationError.tooShort(
+                        seconds: Double(total) / Double(sampleRate),
+                        needed: Double(network.minimumSamples) / Double(sampleRate))
                 }
                 windows.append(
                     ClassifiedWindow(
@@ -164,8 +182,7 @@ public final class AudioClassifier: Sendable {
             ?? labels.names.indices.filter { !labels.backgroundLabels.contains(labels.names[$0]) }
         let detector = EventDetector(
             labels: labels.names, eventLabels: eventLabels, threshold: options.eventThreshold,
-            minimumGap: options.eventMinimumGap ?? (isKeywordSpotter ? 0.5 : 0),
-            hopSeconds: Double(hop) / Double(sampleRate))
+            minimumGap: options.eventMinimumGap ?? (isKeywordSpotter ? 0.5 : 0))
         return AudioClassification(
             labels: labels.names, scoreFunction: scoreFunction, topK: options.topK,
             duration: Double(total) / Double(sampleRate), windows: windows, events: detector.events(windows))
@@ -191,25 +208,29 @@ extension AudioClassifier: SpeechRecognizer {
 
 /// An input the classifier cannot take.
 public enum ClassificationError: Error, CustomStringConvertible, Equatable {
-    case tooShort(samples: Int, needed: Int)
+    case tooShort(seconds: Double, needed: Double)
 
     public var description: String {
         switch self {
-        case .tooShort(let samples, let needed):
-            "too short to classify: \(samples) samples, the model needs at least \(needed)"
+        case .tooShort(let seconds, let needed):
+            "too short to classify: \(seconds) s of audio, the model needs at least \(needed) s"
         }
     }
 }
 
 /// Options that do not fit the model: a usage error.
 public enum ClassificationOptionError: Error, CustomStringConvertible, Equatable {
-    case unknownLabel(String, known: [String])
+    case unknownLabel(String, suggestions: [String])
+    case badWindow(String)
 
     public var description: String {
         switch self {
-        case .unknownLabel(let label, let known):
-            let shown = known.prefix(20).joined(separator: ", ") + (known.count > 20 ? ", ..." : "")
-            return "--keywords: \"\(label)\" is not a label of this model; its labels are \(shown)"
+        case .unknownLabel(let label, let suggestions):
+            "\"\(label)\" is not a label of this model"
+                + (suggestions.isEmpty
+                    ? "" : "; did you mean " + suggestions.map { "\"\($0)\"" }.joined(separator: ", "))
+        case .badWindow(let reason):
+            reason
         }
     }
 }
@@ -219,15 +240,14 @@ struct Wav2Vec2ClipClassifier: ClipClassifier {
     let model: Wav2Vec2ForSequenceClassification
     let featureExtractor: Wav2Vec2FeatureExtractor
 
-    /// One second: the Speech Commands clips keyword spotters are trained on.
-    var inputSamples: Int { featureExtractor.samplingRate }
+    /// The whole input up to the longest window, in one pass as the pipeline computes it (keyword
+    /// spotters take one second at a time instead: see `AudioClassifier.windowSamples`).
+    var inputSamples: Int { maximumSamples }
     var minimumSamples: Int { model.config.receptiveField }
     /// The longest window of a CTC model: attention grows with its square.
     var maximumSamples: Int { Int(WindowPlan.maximumWindowSeconds) * featureExtractor.samplingRate }
 
-    func largestActivationBytes(samples: Int) -> Int {
-        model.config.convDim[0] * (samples / model.config.convStride[0] + 1) * MemoryLayout<Float>.size
-    }
+    func largestActivationBytes(samples: Int) -> Int { model.config.firstConvolutionBytes(samples: samples) }
 
     func logits(_ samples: [Float]) -> [Float]? { model(featureExtractor.inputValues(samples)) }
 }

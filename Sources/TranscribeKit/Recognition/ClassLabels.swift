@@ -68,6 +68,27 @@ public struct ClassLabels: Sendable, Equatable {
         }
     }
 
+    /// The labels `specs` name, each once, in order: a spec is a label, or labels separated by
+    /// commas (AudioSet's own labels hold commas: "Male speech, man speaking").
+    public func resolve(_ specs: [String]) throws -> [String] {
+        var resolved: [String] = []
+        for spec in specs {
+            let parts =
+                names.contains(spec)
+                ? [spec]
+                : spec.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            for label in parts where !resolved.contains(label) {
+                guard names.contains(label) else {
+                    let lowered = label.lowercased()
+                    let close = names.filter { $0.lowercased().contains(lowered) || lowered.contains($0.lowercased()) }
+                    throw ClassificationOptionError.unknownLabel(label, suggestions: Array(close.prefix(5)))
+                }
+                resolved.append(label)
+            }
+        }
+        return resolved
+    }
+
     /// Labels that mean "no keyword" in keyword-spotting label sets: Speech Commands'
     /// `_silence_` and `_unknown_`, and `_background_noise_`.
     public var backgroundLabels: Set<String> {

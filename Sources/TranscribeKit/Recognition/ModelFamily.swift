@@ -31,6 +31,16 @@ public enum ModelFamily: String, Sendable, CaseIterable, CustomStringConvertible
         if let classifier = config.architectures?.first(where: AudioClassifier.architectures.contains) {
             return (.audioClassification, classifier)
         }
+        // Heads this tool does not run, which would otherwise be read as transcription models.
+        let heads = [
+            "ForAudioClassification", "ForSequenceClassification", "ForAudioFrameClassification", "ForXVector",
+        ]
+        if let other = config.architectures?.first(where: { name in heads.contains { name.hasSuffix($0) } }) {
+            throw ModelError.unsupportedConfig(
+                path: configPath, field: "architectures",
+                reason: "\(other); transcribe runs the audio classifiers "
+                    + AudioClassifier.architectures.joined(separator: ", "))
+        }
         let modelType = config.model_type ?? ModelFamily.wav2vec2.rawValue
         switch modelType {
         case ModelFamily.wav2vec2.rawValue: return (.wav2vec2, config.architectures?.first)

@@ -124,8 +124,8 @@ public struct ASTFeatureExtractor: Sendable, Equatable {
     /// Samples that give exactly `maxLength` frames: the longest clip the model hears whole
     /// (164,080 at 16 kHz for 1024 frames, 10.255 s).
     public var inputSamples: Int {
-        let bank = (frameLength: samplingRate * 25 / 1000, frameShift: samplingRate / 100)
-        return (maxLength - 1) * bank.frameShift + bank.frameLength
+        let bank = KaldiFilterBank.frameSizes(sampleRate: samplingRate)
+        return (maxLength - 1) * bank.shift + bank.length
     }
 
     /// `(max_length, num_mel_bins)` input values: the filter bank of `samples`, cut or padded

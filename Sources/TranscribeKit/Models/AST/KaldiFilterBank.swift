@@ -31,9 +31,8 @@ public struct KaldiFilterBank: Sendable {
     public init(sampleRate: Int = 16_000, melBins: Int = 128) {
         self.sampleRate = sampleRate
         self.melBins = melBins
-        let frameLength = sampleRate * 25 / 1000
-        self.frameLength = frameLength
-        frameShift = sampleRate * 10 / 1000
+        let (frameLength, frameShift) = Self.frameSizes(sampleRate: sampleRate)
+        (self.frameLength, self.frameShift) = (frameLength, frameShift)
         var padded = 1
         while padded < frameLength { padded *= 2 }
         paddedLength = padded
@@ -62,6 +61,9 @@ public struct KaldiFilterBank: Sendable {
         }
         self.filters = filters
     }
+
+    /// Samples in a 25 ms frame, and between frames (10 ms).
+    static func frameSizes(sampleRate: Int) -> (length: Int, shift: Int) { (sampleRate * 25 / 1000, sampleRate / 100) }
 
     /// Frames of `samples` samples: one per whole 25 ms frame.
     public func frameCount(_ samples: Int) -> Int {

@@ -54,6 +54,12 @@ public struct Wav2Vec2Config: Sendable, Equatable {
         zip(convKernel, convStride).reversed().reduce(1) { field, layer in (field - 1) * layer.1 + layer.0 }
     }
 
+    /// Bytes of the first convolution's output `(frames, conv_dim[0])` for `samples` samples: the
+    /// largest activation of a window.
+    public func firstConvolutionBytes(samples: Int) -> Int {
+        convDim[0] * (samples / convStride[0] + 1) * MemoryLayout<Float>.size
+    }
+
     /// Frames the feature encoder produces for `samples` input samples.
     public func frameCount(samples: Int) -> Int {
         var length = samples

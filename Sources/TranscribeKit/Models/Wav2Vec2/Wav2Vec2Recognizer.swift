@@ -212,9 +212,7 @@ extension Wav2Vec2Recognizer: SpeechRecognizer {
     /// The first convolution's output `(frames, conv_dim[0])` of a full window: 196 MB for
     /// base-960h's 30 s.
     public var largestActivationBytes: Int {
-        let config = model.config
-        return config.convDim[0] * (windowPlan.maximumWindowSamples / config.convStride[0] + 1)
-            * MemoryLayout<Float>.size
+        model.config.firstConvolutionBytes(samples: windowPlan.maximumWindowSamples)
     }
 
     public func recognize(stream: any SampleSource, keepingEmissions: Bool) throws -> Recognition {

@@ -69,14 +69,8 @@ extension WhisperConfig {
         maxTargetPositions = try fields.positive(
             raw.max_target_positions, "max_target_positions", default: maxTargetPositions)
         scaleEmbedding = raw.scale_embedding ?? scaleEmbedding
-        if let name = raw.activation_function {
-            guard let activation = Activation(rawValue: name) else {
-                throw ModelError.unsupportedConfig(
-                    path: path, field: "activation_function",
-                    reason: "\"\(name)\"; supported: \(Activation.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            activationFunction = activation
-        }
+        activationFunction = try fields.activation(
+            raw.activation_function, "activation_function", default: activationFunction)
         for (field, heads) in [
             ("encoder_attention_heads", encoderAttentionHeads), ("decoder_attention_heads", decoderAttentionHeads),
         ]

@@ -103,6 +103,33 @@ import TestSupport
         #expect(field == "conv_pos_batch_norm")
     }
 
+    /// A Wav2Vec2 head whose labels are not Speech Commands' (emotion, speaker, language) hears
+    /// the whole input in one pass, as the pipeline does, up to 30 s; a keyword spotter one second.
+    @Test func onlyKeywordSpottersHearOneSecond() throws {
+        let spotter = try load("wav2vec2-ks-weighted") { _ in }.get()
+        #expect(spotter.isKeywordSpotter && spotter.windowSamples == 16_000)
+        let other = try load("wav2vec2-ks-weighted") { model in
+            try editConfig(model) { config in
+                var labels = config["id2label"] as! [String: String]
+                labels["10"] = "neutral"
+                labels["11"] = "happy"
+                config["id2label"] = labels
+                config.removeValue(forKey: "label2id")
+            }
+        }.get()
+        #expect(!other.isKeywordSpotter && other.windowSamples == 30 * 16_000)
+    }
+
+    /// Heads this tool does not run are refused by name, not read as a transcription model.
+    @Test func namesAnUnsupportedHead() throws {
+        let result = try load("hubert-ks") { try editConfig($0) { $0["architectures"] = ["HubertForXVector"] } }
+        guard case .failure(ModelError.unsupportedConfig(_, let field, let reason)) = result else {
+            Issue.record("\(result)")
+            return
+        }
+        #expect(field == "architectures" && reason.hasPrefix("HubertForXVector"))
+    }
+
     @Test func explainsAMissingWeightsFile() throws {
         let result = try load("ast-tiny") {
             try FileManager.default.removeItem(at: $0.appendingPathComponent("model.safetensors"))

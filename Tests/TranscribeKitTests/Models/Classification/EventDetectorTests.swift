@@ -14,7 +14,7 @@ import Testing
     }
 
     static func detector(labels: [Int] = [0], threshold: Float = 0.5, gap: Double = 0) -> EventDetector {
-        EventDetector(labels: Self.labels, eventLabels: labels, threshold: threshold, minimumGap: gap, hopSeconds: 0.5)
+        EventDetector(labels: Self.labels, eventLabels: labels, threshold: threshold, minimumGap: gap)
     }
 
     /// A run of windows at or above the threshold is one event, placed by its windows' centres,
@@ -49,6 +49,32 @@ import Testing
         let window = ClassifiedWindow(start: 0, end: 0.7, scores: [0.6, 0.4, 0])
         #expect(Self.detector().events([window]) == [AudioEvent(label: "yes", start: 0, end: 0.7, score: 0.6)])
         #expect(Self.detector(threshold: 0.61).events([window]).isEmpty)
+    }
+
+    /// The last window ends at the input's end, closer than a hop to the one before: each window
+    /// stands for the stretch halfway to its neighbours' centres.
+    @Test func anOffGridLastWindowIsPlacedByItsNeighbour() {
+        // AST's defaults on 12 s: [0, 10.255] and [1.745, 12], centres 5.1275 and 6.8725.
+        let windows = [
+            ClassifiedWindow(start: 0, end: 10.255, scores: [0.9, 0, 0]),
+            ClassifiedWindow(start: 1.745, end: 12, scores: [0.1, 0.9, 0]),
+        ]
+        let events = Self.detector(labels: [0, 1]).events(windows)
+        #expect(events.map(\.label) == ["yes", "no"])
+        #expect(events.map(\.start) == [0, 6])
+        #expect(events.map(\.end) == [6, 12])
+    }
+
+    /// Labels with commas in them (AudioSet's) are named whole; others may be listed with commas.
+    @Test func labelsAreNamedWholeOrListed() throws {
+        let labels = ClassLabels(names: ["Male speech, man speaking", "Dog", "Bark"])
+        #expect(
+            try labels.resolve(["Male speech, man speaking", "Dog,Bark", "Dog"]) == [
+                "Male speech, man speaking", "Dog", "Bark",
+            ])
+        #expect(throws: ClassificationOptionError.unknownLabel("dog barking", suggestions: ["Dog", "Bark"])) {
+            try labels.resolve(["dog barking"])
+        }
     }
 
     /// Keyword spotters' background labels are not events unless asked for.
