@@ -97,7 +97,6 @@ import importlib.util
 import json
 import os
 import queue
-import resource
 import signal
 import subprocess
 import sys
@@ -253,16 +252,7 @@ def serve(argv: list[str]) -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--warmup")
     args = parser.parse_args(argv)
-    replies = os.fdopen(os.dup(1), "w", buffering=1)
-    os.dup2(2, 1)  # a stray print must not break the protocol
-
-    def reply(obj: dict) -> None:
-        obj["maxrss_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        replies.write(json.dumps(obj) + "\n")
-
-    def cpu() -> float:
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-        return usage.ru_utime + usage.ru_stime
+    reply, cpu = vad.worker_channel()
 
     try:
         fixtures = import_fixtures()

@@ -151,6 +151,24 @@ def engine_label(engine: str, batch_size: int) -> str:
 # faster-whisper, in worker processes that stay up and take one file per request
 
 
+def worker_channel():
+    """A worker's side of the line protocol: `reply(obj)` writes one JSON line, with the process's
+    peak RSS, on the real stdout (a stray print goes to stderr instead), and `cpu()` is the
+    process's CPU seconds so far."""
+    replies = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # a stray print must not break the protocol
+
+    def reply(obj: dict) -> None:
+        obj["maxrss_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        replies.write(json.dumps(obj) + "\n")
+
+    def cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+
+    return reply, cpu
+
+
 def worker(argv: list[str]) -> None:
     """`benchmark-vad.py _worker DIR --engine E ...`: loads the model, warms up, prints {"ready", "load_s"};
     then per line on stdin (a path) prints {"seconds", "text", "cpu_s", "maxrss_kib", ...}.  One JSON
@@ -164,16 +182,7 @@ def worker(argv: list[str]) -> None:
     parser.add_argument("--language")
     parser.add_argument("--warmup")
     args = parser.parse_args(argv)
-    replies = os.fdopen(os.dup(1), "w", buffering=1)
-    os.dup2(2, 1)  # a stray print must not break the protocol
-
-    def reply(obj: dict) -> None:
-        obj["maxrss_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        replies.write(json.dumps(obj) + "\n")
-
-    def cpu() -> float:
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-        return usage.ru_utime + usage.ru_stime
+    reply, cpu = worker_channel()
 
     try:
         from faster_whisper import BatchedInferencePipeline, WhisperModel
