@@ -4,3 +4,5 @@
 // Not part of the CBLAS standard, exported by OpenBLAS itself.
 void openblas_set_num_threads(int num_threads);
 int openblas_get_num_threads(void);
+char *openblas_get_config(void);
+char *openblas_get_corename(void);

@@ -44,7 +44,7 @@ struct Transcribe: ParsableCommand {
             still transcribed and written), 2 for usage errors, 3 when the model cannot be loaded \
             or there is not enough memory to run it.
             """,
-        version: "0.1.0")
+        version: "0.1.0 (matrix products: \(BLAS.description))")
 
     @OptionGroup(title: "Input") var input: InputArguments
     @OptionGroup(title: "Output") var output: OutputArguments

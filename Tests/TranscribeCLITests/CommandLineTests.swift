@@ -14,6 +14,15 @@ import TestSupport
             .transcript_ctc
     }
 
+    /// --version names the BLAS and the kernels it runs, which set the speed: OpenBLAS's own
+    /// choice for this CPU, or the one OPENBLAS_CORETYPE forces.
+    @Test func versionNamesTheKernels() throws {
+        let forced = try Run(["--version"], environment: ["OPENBLAS_CORETYPE": "Haswell"])
+        #expect(forced.status == 0)
+        #expect(forced.stdout.hasPrefix("0.1.0 (matrix products: OpenBLAS "), "\(forced.stdout)")
+        #expect(forced.stdout.hasSuffix(", Haswell kernels)\n"), "\(forced.stdout)")
+    }
+
     @Test func printsTheTranscript() throws {
         let clip = try #require(Fixtures.clipNames.first)
         let run = try Run(["--model", Self.model, Fixtures.clip(clip)])

@@ -14,6 +14,15 @@ public enum BLAS {
 
     private static let singleThreadedKernels: Void = openblas_set_num_threads(1)
 
+    /// The library, its version and the kernels it picked for this CPU (or `OPENBLAS_CORETYPE`),
+    /// e.g. `OpenBLAS 0.3.21, Cooperlake kernels`: what `--version` reports, since the kernels set
+    /// the speed.
+    public static var description: String {
+        let config = openblas_get_config().map { String(cString: $0) } ?? "OpenBLAS"
+        let core = openblas_get_corename().map { String(cString: $0) } ?? "unknown"
+        return config.split(separator: " ").prefix(2).joined(separator: " ") + ", \(core) kernels"
+    }
+
     /// `c[m, n] = alpha * a[m, k] @ op(b) + beta * c` on the calling thread, where `op(b)` is `b^T`
     /// for a `(n, k)` weight (PyTorch's layout) or `b` for a `(k, n)` matrix. Leading dimensions
     /// are row strides.
