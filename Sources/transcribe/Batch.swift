@@ -167,10 +167,10 @@ final class Batch: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         outcomes[index] = outcome
-        if case .transcribed(let recognition, _) = outcome {
-            progress.advance(audio: recognition.duration)
-        } else {
-            progress.advance(audio: 0)
+        switch outcome {
+        case .transcribed(let recognition, _): progress.advance(.transcribed, audio: recognition.duration)
+        case .failed: progress.advance(.failed)
+        case .skipped: progress.advance(.skipped)
         }
         while nextToPrint < inputs.count, let ready = outcomes[nextToPrint] {
             let input = inputs[nextToPrint]

@@ -306,6 +306,12 @@ import TestSupport
                     && terminal.stdout.contains("real time"))
             let quiet = try Run.shell("script -qec \"\(command) --quiet\" /dev/null")
             #expect(!quiet.stdout.contains("files"))
+
+            // A missing input and one whose output exists are counted as they finish.
+            let missing = "'\(directory.path)/missing.wav'"
+            let counted = try Run.shell("script -qec \"\(command) \(missing) --skip-existing\" /dev/null")
+            let total = Self.clips.count + 1
+            #expect(counted.stdout.contains("\(total)/\(total) files (1 failed, \(Self.clips.count) skipped)"))
         }
     }
 
