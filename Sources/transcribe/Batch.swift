@@ -44,6 +44,14 @@ final class Batch: @unchecked Sendable {
     private let progress: Progress
     private let lock = NSLock()
     private var outcomes: [Outcome?]
+    /// Of the inputs in progress, the beginning of each one's stdout record that is decided
+    /// (`Renderer.decidedRecord`), and for Whisper its language line; printed as soon as the
+    /// input is the next to print.
+    private var decided: [Int: (record: String, languageLine: String?)] = [:]
+    /// How much of the next input's record is on stdout (UTF-8 bytes), and whether its start
+    /// (the framing before it, its language line) is.
+    private var printedOfNext = 0
+    private var startedNext = false
     private var nextToPrint = 0
     private var nextToStart = 0
     private var printedAny = false
@@ -72,7 +80,7 @@ final class Batch: @unchecked Sendable {
         let workers = max(1, min(options.jobs, inputs.count))
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             while let index = takeNext() {
-                let outcome = process(inputs[index])
+                let outcome = process(inputs[index], index: index)
                 finish(index, outcome)
             }
         }
@@ -106,7 +114,7 @@ final class Batch: @unchecked Sendable {
     }
 
     /// Reads, transcribes and writes one input; never throws.
-    private func process(_ input: Input) -> Outcome {
+    private func process(_ input: Input, index: Int) -> Outcome {
         if let problem = input.problem { return .failed(reason: problem) }
         let outputPath = outputPath(input)
         if options.skipExisting, let outputPath, renderer.format.isComplete(fileAt: outputPath) {
@@ -119,7 +127,11 @@ final class Batch: @unchecked Sendable {
                 ? try AudioFile(descriptor: STDIN_FILENO, name: input.name)
                 : try AudioFile(path: input.path, name: input.name)
             let stream = try AudioStream(file: file, sampleRate: transcriber.sampleRate)
-            let recognition = try recognize(stream)
+            progress.started(
+                index,
+                duration: file.frames > 0 && file.frames < Int64.max && file.sampleRate > 0
+                    ? Double(file.frames) / Double(file.sampleRate) : nil)
+            let recognition = try recognize(stream, updates: updates(for: input, index: index))
             if let directory = options.emissions, let emissions = recognition.emissions {
                 let path = directory.appending(BytePath(bytes: input.stem.bytes + Array(".npy".utf8)))
                 try writeAtomically(Npy.encode(emissions), to: path, protecting: inputFiles)
@@ -142,17 +154,68 @@ final class Batch: @unchecked Sendable {
     }
 
     /// The whole input, or with --vad its speech, recognized; times are the input's.
-    private func recognize(_ stream: AudioStream) throws -> Recognition {
+    private func recognize(_ stream: AudioStream, updates: RecognitionUpdates) throws -> Recognition {
         let keepingEmissions = options.emissions != nil
         guard let speech = options.speech else {
-            return try transcriber.recognize(stream: stream, keepingEmissions: keepingEmissions)
+            return try transcriber.recognize(stream: stream, keepingEmissions: keepingEmissions, updates: updates)
         }
         let filter = SpeechFilter(source: stream, detector: speech.detector, options: speech.options)
         if let batchSize = options.batchSize, let whisper = transcriber as? WhisperRecognizer {
             return try whisper.recognizeBatched(speech: filter, batchSize: batchSize)
         }
-        return try transcriber.recognize(stream: filter, keepingEmissions: keepingEmissions)
+        // Progress counts the input read; what is decided is put back on its timeline. Whisper
+        // reads its input whole before decoding, so that timeline is complete; a CTC model's
+        // words come while regions are still being found, so they are printed at the end.
+        let speechUpdates = RecognitionUpdates(
+            heard: { _ in updates.heard(filter.inputSeconds) },
+            decided: { partial in
+                guard partial.whisper != nil else { return }
+                updates.decided(partial.restored(to: filter.timeline, inputSeconds: filter.inputSeconds))
+            })
+        return try transcriber.recognize(stream: filter, keepingEmissions: keepingEmissions, updates: speechUpdates)
             .restored(to: filter.timeline, inputSeconds: filter.inputSeconds)
+    }
+
+    /// Where a recognizer's updates go: the progress line, and with results on stdout, the
+    /// decided part of the input's record.
+    private func updates(for input: Input, index: Int) -> RecognitionUpdates {
+        RecognitionUpdates(
+            heard: { [progress] in progress.heard(index, seconds: $0) },
+            decided: { [self] partial in
+                guard !options.writesFiles else { return }
+                let record = renderer.decidedRecord(input, partial)
+                guard !record.isEmpty else { return }
+                lock.lock()
+                defer { lock.unlock() }
+                decided[index] = (record, partial.whisper.map(languageLine))
+                if index == nextToPrint { printDecided() }
+            })
+    }
+
+    /// Prints what is decided of the next input's record and not yet printed. Its start comes
+    /// first: the framing before a record, and for Whisper on a terminal, the language line.
+    /// Called with the lock held.
+    private func printDecided() {
+        guard let (record, languageLine) = decided[nextToPrint] else { return }
+        let input = inputs[nextToPrint]
+        if !startedNext {
+            progress.clear()
+            if let languageLine, Diagnostics.isTerminal && !options.quiet {
+                Diagnostics.write("transcribe: \(input.name): \(languageLine)\n")
+            }
+            startedNext = true
+            guard writeStdout(printedAny ? renderer.stdoutFraming.separator : renderer.stdoutFraming.prefix) else {
+                return
+            }
+            printedAny = true
+        }
+        let rest = record.utf8.dropFirst(printedOfNext)
+        guard !rest.isEmpty else { return }
+        progress.clear()
+        if writeStdout(String(decoding: rest, as: UTF8.self)) {
+            printedOfNext = record.utf8.count
+            progress.hold(isatty(STDOUT_FILENO) == 1 && record.utf8.last != UInt8(ascii: "\n"))
+        }
     }
 
     /// No further input is started: what they would give could not be kept.
@@ -167,10 +230,12 @@ final class Batch: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         outcomes[index] = outcome
-        switch outcome {
-        case .transcribed(let recognition, _): progress.advance(.transcribed, audio: recognition.duration)
-        case .failed: progress.advance(.failed)
-        case .skipped: progress.advance(.skipped)
+        defer {
+            switch outcome {
+            case .transcribed(let recognition, _): progress.advance(index, .transcribed, audio: recognition.duration)
+            case .failed: progress.advance(index, .failed)
+            case .skipped: progress.advance(index, .skipped)
+            }
         }
         while nextToPrint < inputs.count, let ready = outcomes[nextToPrint] {
             let input = inputs[nextToPrint]
@@ -182,24 +247,48 @@ final class Batch: @unchecked Sendable {
                 }
                 if let speech = recognition.speech, speech.regions.isEmpty, Diagnostics.isTerminal && !options.quiet {
                     Diagnostics.write("transcribe: \(input.name): no speech found\n")
-                } else if let whisper = recognition.whisper, Diagnostics.isTerminal && !options.quiet {
+                } else if let whisper = recognition.whisper, !startedNext, Diagnostics.isTerminal && !options.quiet {
                     Diagnostics.write("transcribe: \(input.name): \(languageLine(whisper))\n")
                 }
-                if !options.writesFiles && !printRecord(renderer.stdoutRecord(input, recognition)) {
+                if !options.writesFiles && !printRest(of: renderer.stdoutRecord(input, recognition)) {
                     failures += 1
                 }
             case .failed(let reason):
                 failures += 1
+                // A record cut short by the failure ends its line.
+                if !options.writesFiles, printedOfNext > 0, decided[nextToPrint]?.record.utf8.last != UInt8(ascii: "\n")
+                {
+                    writeStdout("\n")
+                }
                 Diagnostics.write("transcribe: \(input.name): \(reason)\n")
                 if !options.writesFiles, let record = renderer.failureRecord(input, reason) {
-                    _ = printRecord(record)
+                    _ = printRest(of: record)
                 }
             case .skipped:
                 break
             }
             outcomes[nextToPrint] = .skipped  // release the transcription's memory
+            decided[nextToPrint] = nil
+            (printedOfNext, startedNext) = (0, false)
+            progress.hold(false)
             nextToPrint += 1
+            printDecided()
         }
+    }
+
+    /// Ctrl-C or SIGTERM: waits (a second at most) for a write to stdout in progress, so that
+    /// what is there ends with a whole segment, ends a line cut short, and takes the progress
+    /// line off the screen. The lock stays held: nothing more is printed before the exit.
+    func interrupt() {
+        let deadline = Date().addingTimeInterval(1)
+        while !lock.try() {
+            guard Date() < deadline else { return }
+            usleep(1000)
+        }
+        if !options.writesFiles, printedOfNext > 0, decided[nextToPrint]?.record.utf8.last != UInt8(ascii: "\n") {
+            writeStdout("\n")
+        }
+        progress.clear()
     }
 
     /// `language German (de), detected with probability 0.97`; `..., as given`; or `..., the
@@ -213,11 +302,25 @@ final class Batch: @unchecked Sendable {
         return "language \(name.prefix(1).uppercased() + name.dropFirst()) (\(whisper.language)), \(how)"
     }
 
-    /// Prints a record on stdout; false when stdout could not take it (after the first failure,
+    /// Prints the next input's whole record on stdout, or where its decided beginning is printed
+    /// already, the rest of it; false when stdout could not take it (after the first failure,
     /// nothing more is tried).
-    private func printRecord(_ record: String) -> Bool {
-        guard writeStdout((printedAny ? renderer.stdoutFraming.separator : renderer.stdoutFraming.prefix) + record)
-        else { return false }
+    private func printRest(of record: String) -> Bool {
+        var text = record
+        if startedNext {
+            let printed = decided[nextToPrint]?.record.utf8.prefix(printedOfNext) ?? Substring("").utf8
+            // Never so by construction (see `Renderer.decidedRecord`); said rather than hidden.
+            guard record.utf8.starts(with: printed) else {
+                Diagnostics.write(
+                    "transcribe: \(inputs[nextToPrint].name): internal error: the record printed so far "
+                        + "is not the beginning of the whole one; the whole one follows\n")
+                return writeStdout("\n" + record)
+            }
+            text = String(decoding: record.utf8.dropFirst(printedOfNext), as: UTF8.self)
+        } else {
+            text = (printedAny ? renderer.stdoutFraming.separator : renderer.stdoutFraming.prefix) + record
+        }
+        guard writeStdout(text) else { return false }
         printedAny = true
         return true
     }

@@ -37,6 +37,9 @@ struct OutputArguments: ParsableArguments {
     @Option(name: .customLong("case"), help: "Letter case of the text, for models that emit upper case only.")
     var textCase: TextCase?
 
+    @Flag(name: .long, help: "With --format jsonl: one line per segment, written as soon as it is decided.")
+    var segments = false
+
     @Flag(name: .long, help: "CTC models, with --format json or jsonl: each word's character timings.")
     var characters = false
 

@@ -1,8 +1,8 @@
 import Foundation
 
 /// A one-line progress display on stderr, redrawn in place: files done (and of them, how many
-/// failed or were skipped), audio processed, speed and time left. Only when stderr is a terminal
-/// and --quiet is not given.
+/// failed or were skipped), audio processed (within the files in progress too), speed, and time
+/// left by the audio still to do. Only when stderr is a terminal and --quiet is not given.
 final class Progress: @unchecked Sendable {
     private let total: Int
     private let enabled: Bool
@@ -11,10 +11,18 @@ final class Progress: @unchecked Sendable {
     private var done = 0
     private var failed = 0
     private var skipped = 0
-    private var audioSeconds = 0.0
-    /// The line last drawn, and whether it is on the screen now.
+    /// Seconds of audio in the inputs finished.
+    private var finishedAudio = 0.0
+    /// The inputs in progress: seconds heard so far, and how long each is (nil: not known, as
+    /// for a pipe).
+    private var inProgress: [Int: (heard: Double, duration: Double?)] = [:]
+    /// The lengths known of the inputs started, for the mean length of those not yet started.
+    private var knownLengths = (seconds: 0.0, count: 0)
+    /// The line last drawn, whether it is on the screen now, and when it was drawn.
     private var line = ""
     private var shown = false
+    private var drawn = Date.distantPast
+    private var held = false
 
     init(total: Int, enabled: Bool) {
         self.total = total
@@ -23,8 +31,37 @@ final class Progress: @unchecked Sendable {
 
     enum Result { case transcribed, failed, skipped }
 
-    /// One more input finished, with `seconds` of audio.
-    func advance(_ result: Result, audio seconds: Double = 0) {
+    /// Input `index` was opened; its header says it lasts `duration` seconds, if it says.
+    func started(_ index: Int, duration: Double?) {
+        guard enabled else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        inProgress[index] = (0, duration)
+        if let duration {
+            knownLengths.seconds += duration
+            knownLengths.count += 1
+        }
+    }
+
+    /// Input `index` has been worked through up to `seconds`; redrawn at most 5 times a second.
+    func heard(_ index: Int, seconds: Double) {
+        guard enabled else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        inProgress[index]?.heard = seconds
+        if Date().timeIntervalSince(drawn) >= 0.2 { draw() }
+    }
+
+    /// While results on the terminal end mid-line (a txt line still growing), the line is not
+    /// drawn: it would be drawn over them.
+    func hold(_ held: Bool) {
+        lock.lock()
+        defer { lock.unlock() }
+        self.held = held
+    }
+
+    /// Input `index` finished, with `seconds` of audio.
+    func advance(_ index: Int, _ result: Result, audio seconds: Double = 0) {
         guard enabled else { return }
         lock.lock()
         defer { lock.unlock() }
@@ -34,22 +71,45 @@ final class Progress: @unchecked Sendable {
         case .failed: failed += 1
         case .skipped: skipped += 1
         }
-        audioSeconds += seconds
+        inProgress[index] = nil
+        finishedAudio += seconds
+        draw()
+    }
+
+    private func draw() {
+        guard !held else { return }
         let elapsed = Date().timeIntervalSince(start)
-        let speed = elapsed > 0 ? audioSeconds / elapsed : 0
-        let left = done > 0 ? elapsed / Double(done) * Double(total - done) : 0
+        let heard = finishedAudio + inProgress.values.reduce(0) { $0 + $1.heard }
+        let speed = elapsed > 0 ? heard / elapsed : 0
         let counts = [failed > 0 ? "\(failed) failed" : nil, skipped > 0 ? "\(skipped) skipped" : nil].compactMap { $0 }
-        let line: String =
+        var line =
             "\(done)/\(total) files" + (counts.isEmpty ? "" : " (\(counts.joined(separator: ", ")))")
-            + ", \(Self.clock(audioSeconds)) of audio, "
-            + String(format: "%.1fx real time", speed) + ", \(Self.clock(left)) left"
+            + ", \(Self.clock(heard)) of audio"
+        if speed > 0 { line += String(format: ", %.1fx real time", speed) }
+        if let left = secondsLeft(speed: speed, elapsed: elapsed) { line += ", \(Self.clock(left)) left" }
         self.line = line
         shown = true
+        drawn = Date()
         Diagnostics.write("\r\u{1B}[K" + line)
     }
 
+    /// The audio still to do at the speed so far: the rest of the inputs in progress, and the
+    /// inputs not started at the mean length of those whose length is known. Without any length
+    /// known, by files; nil before anything can be told.
+    private func secondsLeft(speed: Double, elapsed: Double) -> Double? {
+        let notStarted = total - done - inProgress.count
+        guard knownLengths.count > 0 else {
+            return done > 0 ? elapsed / Double(done) * Double(total - done) : nil
+        }
+        guard speed > 0 else { return nil }
+        let mean = knownLengths.seconds / Double(knownLengths.count)
+        let audioLeft =
+            inProgress.values.reduce(0) { $0 + max(0, ($1.duration ?? mean) - $1.heard) } + Double(notStarted) * mean
+        return audioLeft / speed
+    }
+
     /// Takes the line off the screen before anything else is written there (results on stdout,
-    /// messages on stderr), so that nothing is ever printed onto it; the next file redraws it.
+    /// messages on stderr), so that nothing is ever printed onto it; the next update redraws it.
     func clear() {
         guard enabled else { return }
         lock.lock()

@@ -65,16 +65,43 @@ struct Renderer: Sendable {
         let document = document(input, recognition)
         guard labelled else { return document }
         switch format {
+        case .txt where recognition.classification == nil:
+            // One line per input: its segments' lines joined.
+            let output = output(input, recognition)
+            return "\(input.name)\t" + output.lines.joined(separator: output.wordSeparator) + "\n"
         case .txt:
             return "\(input.name)\t\(document)"
         case .json:
             return document.hasSuffix("\n") ? String(document.dropLast()) : document
         case .tsv:
-            return document.dropFirst(tsvHeader.count)
-                .split(separator: "\n").map { "\(input.name)\t\($0)\n" }.joined()
+            return labelledRows(document, of: input)
         case .jsonl, .srt, .vtt:
             return document
         }
+    }
+
+    /// The beginning of the input's stdout record that is decided, given the words decided so
+    /// far (`RecognitionUpdates.decided`): the final `stdoutRecord` starts with it, and so does
+    /// the next one. Empty for what is written whole (json, per-input jsonl, classifications).
+    func decidedRecord(_ input: Input, _ partial: Recognition) -> String {
+        guard partial.classification == nil else { return "" }
+        let output = output(input, partial.decidedSegments(options.segmenter))
+        let part = output.decidedPart(as: format, options: options)
+        guard labelled else { return part }
+        switch format {
+        case .txt:
+            let lines = output.lines
+            return lines.isEmpty ? "" : "\(input.name)\t" + lines.joined(separator: output.wordSeparator)
+        case .tsv:
+            return labelledRows(part, of: input)
+        case .json, .jsonl, .srt, .vtt:
+            return part
+        }
+    }
+
+    /// A tsv table's rows, each after the input's name; the header left out.
+    private func labelledRows(_ table: String, of input: Input) -> String {
+        table.dropFirst(tsvHeader.count).split(separator: "\n").map { "\(input.name)\t\($0)\n" }.joined()
     }
 
     /// What stdout gets for an input that failed: a jsonl record with its error; nothing otherwise.

@@ -83,6 +83,7 @@ struct Transcribe: ParsableCommand {
             throw ValidationError("--shard must be k/n with 0 <= k < n, e.g. 0/4; got '\(shard)'")
         }
         if input.skipExisting && output.outputDir == nil { throw ValidationError("--skip-existing needs --output-dir") }
+        if output.segments && output.format != .jsonl { throw ValidationError("--segments needs --format jsonl") }
         if output.characters && output.format != .json && output.format != .jsonl {
             throw ValidationError("--characters needs --format json or jsonl")
         }
@@ -266,13 +267,13 @@ struct Transcribe: ParsableCommand {
                 return .modelUnavailable
             }
         }
-        InterruptHandler.install()
 
         let renderer = Renderer(
             format: output.format, model: transcriber, textCase: output.textCase,
             options: OutputOptions(
                 includeCharacters: output.characters, maximumLineLength: output.maxLineWidth,
-                maximumLines: output.maxLineCount, maximumWordsPerLine: output.maxWordsPerLine),
+                maximumLines: output.maxLineCount, maximumWordsPerLine: output.maxWordsPerLine,
+                segmentRecords: output.segments),
             labelled: inputs.count > 1)
         let batch = Batch(
             transcriber: transcriber, inputs: inputs, renderer: renderer,
@@ -282,6 +283,7 @@ struct Transcribe: ParsableCommand {
                 emissions: emissionsDirectory, quiet: quiet,
                 languageGiven: whisper.language.flatMap { WhisperLanguages.code(for: $0) } != nil,
                 speech: speechDetection, batchSize: whisper.batchSize))
+        InterruptHandler.install(beforeExit: batch.interrupt)
         return batch.run() == 0 ? .success : .someInputsFailed
     }
 
@@ -295,6 +297,7 @@ struct Transcribe: ParsableCommand {
                 + [
                     speech.vad.map { $0 ? "--vad" : "--no-vad" }, output.characters ? "--characters" : nil,
                     output.emissions.map { _ in "--emissions" }, output.textCase.map { _ in "--case" },
+                    output.segments ? "--segments" : nil,
                 ].compactMap { $0 }
             if let option = given.first {
                 return "\(option) applies to transcription; \(path) is an audio classifier (\(classifier.architecture))"

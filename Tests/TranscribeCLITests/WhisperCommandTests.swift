@@ -15,11 +15,14 @@ struct WhisperCommandTests {
     static let jfk = Fixtures.sharedSamples.appendingPathComponent("jfk_inaugural_1961.flac").path
     static let jfkText =
         "And so, my fellow Americans ask not what your country can do for you ask what you can do for your country."
+    /// The txt output: one line per Whisper segment.
+    static let jfkLines =
+        "And so, my fellow Americans ask not what your country can do for you\nask what you can do for your country.\n"
 
     @Test func transcribesWithTheDefaultBeamSearch() throws {
         let run = try Run(["--model", Self.model, Self.jfk])
         #expect(run.status == 0, "\(run.stderr)")
-        #expect(run.stdout == Self.jfkText + "\n")
+        #expect(run.stdout == Self.jfkLines)
         #expect(run.stderr == "")
     }
 
@@ -193,7 +196,7 @@ struct WhisperCommandTests {
     func languageNamesAndAuto(_ arguments: [String], _ status: Int32, _ message: String) throws {
         let run = try Run(["-q", "--model", Self.model] + arguments + [Self.jfk])
         #expect(run.status == status, "\(run.stderr)")
-        #expect(message.isEmpty ? run.stdout == Self.jfkText + "\n" : run.stderr.hasPrefix(message), "\(run.stderr)")
+        #expect(message.isEmpty ? run.stdout == Self.jfkLines : run.stderr.hasPrefix(message), "\(run.stderr)")
     }
 
     /// Whisper times words, not characters: --characters is refused with the reason.

@@ -2,12 +2,13 @@ import Foundation
 
 /// The ways one input's transcript can be written.
 public enum OutputFormat: String, CaseIterable, Sendable {
-    /// The transcript and a newline (a lone newline for no speech).
+    /// The transcript, one line per segment (a lone newline for no speech).
     case txt
     /// One pretty-printed JSON document with sorted keys: input, model, duration, text, words
     /// (with character timings on request) and segments.
     case json
-    /// The json record on one line, ending in a newline: one line per input.
+    /// The json record on one line, ending in a newline: one line per input; or with
+    /// `OutputOptions.segmentRecords`, one line per segment.
     case jsonl
     /// SubRip subtitles, one cue per segment. No speech gives an empty file (0 bytes).
     case srt
@@ -30,15 +31,19 @@ public struct OutputOptions: Sendable, Equatable {
     public var maximumLines: Int
     /// With srt and vtt: words per line; nil for no limit.
     public var maximumWordsPerLine: Int?
+    /// With jsonl: one record per segment rather than one per input.
+    public var segmentRecords: Bool
 
     public init(
         includeCharacters: Bool = false, maximumLineLength: Int = Segmenter.defaultMaximumLineLength,
-        maximumLines: Int = Segmenter.defaultMaximumLines, maximumWordsPerLine: Int? = nil
+        maximumLines: Int = Segmenter.defaultMaximumLines, maximumWordsPerLine: Int? = nil,
+        segmentRecords: Bool = false
     ) {
         self.includeCharacters = includeCharacters
         self.maximumLineLength = maximumLineLength
         self.maximumLines = maximumLines
         self.maximumWordsPerLine = maximumWordsPerLine
+        self.segmentRecords = segmentRecords
     }
 
     /// The cues these limits allow.
@@ -68,6 +73,9 @@ public struct TranscriptOutput: Sendable, Equatable {
     public var whisper: WhisperTranscription? = nil
     /// With --vad: where the speech was, which json and jsonl list.
     public var speech: SpeechTimeline? = nil
+    /// The words of each txt line where they are not those of each segment: Whisper's own
+    /// segments, which end where its sentences and phrases do.
+    public var lineWords: [Range<Int>]? = nil
 
     public init(input: String, model: String, transcript: TimedTranscript, segments: [TranscriptSegment]) {
         self.input = input
@@ -84,13 +92,44 @@ public struct TranscriptOutput: Sendable, Equatable {
     /// The whole text of this input in `format`.
     public func rendered(as format: OutputFormat, options: OutputOptions = OutputOptions()) -> String {
         switch format {
-        case .txt: transcript.text + "\n"
+        case .txt: lines.isEmpty ? "\n" : lines.map { $0 + "\n" }.joined()
         case .json: jsonRecord(options).serialized(pretty: true) + "\n"
+        case .jsonl where options.segmentRecords: segmentRecords(options).joined()
         case .jsonl: jsonRecord(options).serialized(pretty: false) + "\n"
         case .srt: subtitles(timestampSeparator: ",", options: options).joined(separator: "\n")
         case .vtt: "WEBVTT\n\n" + subtitles(timestampSeparator: ".", options: options).joined(separator: "\n")
         case .tsv: tsv()
         }
+    }
+
+    /// The beginning of `rendered(as:options:)` that words after these cannot change, when this
+    /// output holds the words decided so far (see `Recognition.decidedSegments`): every line,
+    /// row and segment record, and every cue but the last, whose end waits for the next one's
+    /// start. Empty for json and per-input jsonl, which are written whole.
+    public func decidedPart(as format: OutputFormat, options: OutputOptions = OutputOptions()) -> String {
+        switch format {
+        case .txt: lines.map { $0 + "\n" }.joined()
+        case .json: ""
+        case .jsonl: options.segmentRecords ? segmentRecords(options).joined() : ""
+        case .srt: subtitles(timestampSeparator: ",", options: options).dropLast().map { $0 + "\n" }.joined()
+        case .vtt:
+            "WEBVTT\n\n" + subtitles(timestampSeparator: ".", options: options).dropLast().map { $0 + "\n" }.joined()
+        case .tsv: tsv()
+        }
+    }
+
+    /// The lines of the txt output: each segment's words (Whisper's own segments for Whisper),
+    /// joined by spaces (by nothing in the languages Whisper writes without them).
+    public var lines: [String] {
+        (lineWords ?? segments.map(\.wordRange)).map {
+            transcript.words[$0].map(\.text).joined(separator: wordSeparator)
+        }
+    }
+
+    /// What goes between two words of a line: a space, or nothing in the languages Whisper
+    /// writes without spaces.
+    public var wordSeparator: String {
+        whisper.map { WhisperRecognizer.languagesWithoutSpaces.contains($0.language) } == true ? "" : " "
     }
 
     /// The jsonl line for an input that could not be transcribed: `{"error":…,"input":…}` and a
@@ -167,6 +206,24 @@ func escapedForWebVTT(_ text: String) -> String {
 }
 
 extension Recognition {
+    /// A recognition of the words decided so far (see `RecognitionUpdates.decided`) cut to
+    /// what no later word can change in the output: Whisper's segments are final as they come,
+    /// while the last group of CTC words may still be joined by the next word, up to the last
+    /// pause that `segmenter` starts a new segment at.
+    public func decidedSegments(_ segmenter: Segmenter) -> Recognition {
+        guard segmentWords == nil else { return self }
+        let words = transcript.words
+        let closed =
+            words.indices.dropFirst().last {
+                milliseconds(words[$0].start) - milliseconds(words[$0 - 1].end) >= milliseconds(segmenter.pause)
+            } ?? 0
+        var cut = self
+        cut.transcript = TimedTranscript(
+            text: words[..<closed].map(\.text).joined(separator: " "), duration: transcript.duration,
+            words: Array(words[..<closed]))
+        return cut
+    }
+
     /// The output record for `input`: Whisper's segments, each cut further where it is too long
     /// for a subtitle, or the CTC words cut by `segmenter`.
     public func output(input: String, model: String, transcript: TimedTranscript, segmenter: Segmenter = Segmenter())
@@ -189,6 +246,7 @@ extension Recognition {
             }
         }
         var output = TranscriptOutput(input: input, model: model, transcript: transcript, segments: segments)
+        output.lineWords = segmentWords.filter { !$0.isEmpty }
         output.whisper = whisper
         output.speech = speech
         return output
@@ -221,7 +279,10 @@ extension OutputFormat {
         switch self {
         case .txt: return true
         case .json: return isRecord(data)
-        case .jsonl: return isRecord(data.dropLast()) && !data.dropLast().contains(UInt8(ascii: "\n"))
+        case .jsonl:
+            // One record per input, or with --segments one per segment.
+            return data.dropLast().split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+                .allSatisfy(isRecord)
         case .srt: return data.starts(with: "1\n".utf8)
         case .vtt: return data.starts(with: "WEBVTT\n".utf8)
         case .tsv:

@@ -6,26 +6,7 @@ extension TranscriptOutput {
     /// "confidence", "end", "start"}])]}`. Times are seconds rounded to the millisecond,
     /// confidences in [0, 1] rounded to three decimals; segment ids count from 0.
     func jsonRecord(_ options: OutputOptions) -> JSONValue {
-        let words = transcript.words.map { word in
-            var fields: [String: JSONValue] = [
-                "word": .string(word.text),
-                "start": .seconds(word.start),
-                "end": .seconds(word.end),
-                "confidence": .confidence(word.confidence),
-            ]
-            if options.includeCharacters {
-                fields["characters"] = .array(
-                    word.characters.map { character in
-                        .object([
-                            "character": .string(character.text),
-                            "start": .seconds(character.start),
-                            "end": .seconds(character.end),
-                            "confidence": .confidence(character.confidence),
-                        ])
-                    })
-            }
-            return JSONValue.object(fields)
-        }
+        let words = transcript.words.map { wordRecord($0, options) }
         var record: [String: JSONValue] = [
             "input": .string(input),
             "model": .string(model),
@@ -50,17 +31,64 @@ extension TranscriptOutput {
             // Numbered from 1, as faster-whisper numbers them.
             record["segments"] = .array(whisper.segments.enumerated().map { JSONValue.whisperSegment($1, id: $0 + 1) })
         } else {
-            record["segments"] = .array(
-                segments.map { segment in
-                    JSONValue.object([
-                        "id": .number(String(segment.id)),
-                        "start": .seconds(segment.start),
-                        "end": .seconds(segment.end),
-                        "text": .string(segment.text),
+            record["segments"] = .array(segments.map { .object(segmentFields($0)) })
+        }
+        return .object(record)
+    }
+
+    /// The jsonl lines of `--segments`, one per segment, each with its input:
+    /// `{"end", "id", "input", "start", "text", "words"}`; Whisper's own segments with the fields
+    /// of json's `segments` (`seek`, `tokens`, `avg_logprob`, ...), and with `language`.
+    func segmentRecords(_ options: OutputOptions) -> [String] {
+        var records: [JSONValue] = []
+        if let whisper {
+            records = whisper.segments.enumerated().map { index, segment in
+                var fields = JSONValue.whisperSegmentFields(segment, id: index + 1)
+                fields["language"] = .string(whisper.language)
+                fields["input"] = .string(input)
+                return .object(fields)
+            }
+        } else {
+            records = segments.map { segment in
+                var fields = segmentFields(segment)
+                fields["input"] = .string(input)
+                fields["words"] = .array(segment.words.map { wordRecord($0, options) })
+                return .object(fields)
+            }
+        }
+        return records.map { $0.serialized(pretty: false) + "\n" }
+    }
+
+    /// A segment of a model without segments of its own: id (from 0), start, end, text.
+    private func segmentFields(_ segment: TranscriptSegment) -> [String: JSONValue] {
+        [
+            "id": .number(String(segment.id)),
+            "start": .seconds(segment.start),
+            "end": .seconds(segment.end),
+            "text": .string(segment.text),
+        ]
+    }
+
+    /// A word: word, start, end, confidence, and its characters with `includeCharacters`.
+    private func wordRecord(_ word: TimedTranscript.Word, _ options: OutputOptions) -> JSONValue {
+        var fields: [String: JSONValue] = [
+            "word": .string(word.text),
+            "start": .seconds(word.start),
+            "end": .seconds(word.end),
+            "confidence": .confidence(word.confidence),
+        ]
+        if options.includeCharacters {
+            fields["characters"] = .array(
+                word.characters.map { character in
+                    .object([
+                        "character": .string(character.text),
+                        "start": .seconds(character.start),
+                        "end": .seconds(character.end),
+                        "confidence": .confidence(character.confidence),
                     ])
                 })
         }
-        return .object(record)
+        return .object(fields)
     }
 }
 
@@ -75,7 +103,11 @@ indirect enum JSONValue: Equatable {
 
     /// A Whisper segment with the fields faster-whisper's `Segment` has.
     static func whisperSegment(_ segment: WhisperSegment, id: Int) -> JSONValue {
-        .object([
+        .object(whisperSegmentFields(segment, id: id))
+    }
+
+    static func whisperSegmentFields(_ segment: WhisperSegment, id: Int) -> [String: JSONValue] {
+        [
             "id": .number(String(id)),
             "seek": .number(String(segment.seek)),
             "start": .seconds(segment.start),
@@ -95,7 +127,7 @@ indirect enum JSONValue: Equatable {
                         "probability": .confidence(word.probability),
                     ])
                 }),
-        ])
+        ]
     }
 
     /// A real number to six decimals, trailing zeros dropped: `-0.312345`, `1.5`.

@@ -119,7 +119,8 @@ public final class AudioClassifier: Sendable {
     /// one has a window every hop from the start while a whole window fits, then one last window
     /// ending at the input's end, so that every sample is heard and every window is whole.
     /// Several windows go at once, each on its share of the threads.
-    public func classify(stream: any SampleSource) throws -> AudioClassification {
+    /// `heard` is told the end of each window classified.
+    public func classify(stream: any SampleSource, heard: (Double) -> Void = { _ in }) throws -> AudioClassification {
         let (window, hop) = (windowSamples, hopSamples)
         let scoreFunction = options.scores ?? labels.defaultScores
         let windowsAtOnce = min(max(1, Parallel.threads), Wav2Vec2Recognizer.maximumWindowsAtOnce)
@@ -146,6 +147,7 @@ public final class AudioClassifier: Sendable {
                         end: Double(min(start + window, total)) / Double(sampleRate),
                         scores: scoreFunction.apply(logits)))
             }
+            if let last = windows.last { heard(last.end) }
         }
 
         while !ended {
@@ -195,8 +197,10 @@ extension AudioClassifier: SpeechRecognizer {
     public func windowsAtOnce(threads: Int) -> Int { max(1, threads) }
     public var largestActivationBytes: Int { network.largestActivationBytes(samples: windowSamples) }
 
-    public func recognize(stream: any SampleSource, keepingEmissions: Bool) throws -> Recognition {
-        let classification = try classify(stream: stream)
+    public func recognize(stream: any SampleSource, keepingEmissions: Bool, updates: RecognitionUpdates?) throws
+        -> Recognition
+    {
+        let classification = try classify(stream: stream, heard: updates?.heard ?? { _ in })
         var recognition = Recognition(
             transcript: TimedTranscript(
                 text: classification.top.first?.label ?? "", duration: classification.duration, words: []),

@@ -14,13 +14,35 @@ public protocol SpeechRecognizer: Sendable {
     /// Bytes of the largest activation of one full window, for the memory estimate.
     var largestActivationBytes: Int { get }
     /// Transcribes `stream`; `keepingEmissions` keeps the CTC log-probabilities, which otherwise
-    /// are dropped window by window.
-    func recognize(stream: any SampleSource, keepingEmissions: Bool) throws -> Recognition
+    /// are dropped window by window. `updates` hears how far it got and what is decided, as it goes.
+    func recognize(stream: any SampleSource, keepingEmissions: Bool, updates: RecognitionUpdates?) throws
+        -> Recognition
+}
+
+extension SpeechRecognizer {
+    public func recognize(stream: any SampleSource, keepingEmissions: Bool) throws -> Recognition {
+        try recognize(stream: stream, keepingEmissions: keepingEmissions, updates: nil)
+    }
+}
+
+/// What a recognizer tells while it works through one input, on the thread that runs it.
+public struct RecognitionUpdates {
+    /// Seconds of the input worked through so far.
+    public var heard: (Double) -> Void
+    /// What is decided so far: a recognition whose words no later audio can change (CTC: every
+    /// word a delimiter has closed; Whisper: every segment of the windows done), each call holding
+    /// the previous one's words and more. The final result may add words after them, never change them.
+    public var decided: (Recognition) -> Void
+
+    public init(heard: @escaping (Double) -> Void = { _ in }, decided: @escaping (Recognition) -> Void = { _ in }) {
+        self.heard = heard
+        self.decided = decided
+    }
 }
 
 /// What one input became, whichever model family heard it: what the writers print.
 public struct Recognition: Sendable {
-    public let transcript: TimedTranscript
+    public internal(set) var transcript: TimedTranscript
     /// The model's own segments as ranges of `transcript.words` (Whisper's timestamps); nil
     /// where the writers cut segments themselves (CTC).
     public let segmentWords: [Range<Int>]?

@@ -28,7 +28,7 @@ import TestSupport
         input: "silence.wav", model: "m", transcript: TimedTranscript(text: "", duration: 1.5, words: []))
 
     @Test(arguments: [
-        (OutputFormat.txt, "HI YOU THERE\n"),
+        (OutputFormat.txt, "HI YOU\nTHERE\n"),
         (
             .srt,
             """

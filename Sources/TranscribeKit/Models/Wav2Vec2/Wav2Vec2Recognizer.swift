@@ -169,15 +169,37 @@ public final class Wav2Vec2Recognizer: Sendable {
     /// Transcribes an audio stream at `sampleRate`, window by window. Each window's frames are
     /// decoded as it is done; the `(frames, vocab)` log-probabilities are kept only with
     /// `keepingLogProbs`, so that otherwise memory grows with the transcript, not with the audio.
-    public func transcribe(stream: any SampleSource, keepingLogProbs: Bool = true) throws -> CTCTranscription {
+    /// `updates` hears each window's end and the words closed so far.
+    public func transcribe(
+        stream: any SampleSource, keepingLogProbs: Bool = true, updates: RecognitionUpdates? = nil
+    ) throws -> CTCTranscription {
         var decoding = CTCStreamDecoder(
             decoder: decoder, vocabSize: model.config.vocabSize, keepingLogProbs: keepingLogProbs)
-        let samples = try forEachWindow({ try stream.next() }) { decoding.append(logSoftmax($0)) }
+        let samples = try forEachWindow({ try stream.next() }) {
+            decoding.append(logSoftmax($0))
+            guard let updates else { return }
+            let heard = Double(decoding.frames) * frameDuration
+            updates.heard(heard)
+            updates.decided(
+                Recognition(
+                    transcript: closedWords(decoding.tokens, confidences: decoding.confidences, heard: heard),
+                    segmentWords: nil, emissions: nil))
+        }
         decoding.finish()
         return CTCTranscription(
             text: decoder.text(decoding.tokens), logProbs: decoding.logProbs, tokens: decoding.tokens,
             tokenConfidences: decoding.confidences, frameDuration: frameDuration,
             duration: Double(samples) / Double(sampleRate))
+    }
+
+    /// The words of `tokens` that a word delimiter has closed: the last word is left out unless
+    /// the last token ends it, as later frames may add letters to it.
+    private func closedWords(_ tokens: [CTCToken], confidences: [Double], heard: Double) -> TimedTranscript {
+        let closed = tokens.lastIndex { $0.id == decoder.vocabulary.wordDelimiterId }.map { $0 + 1 } ?? 0
+        let transcription = CTCTranscription(
+            text: "", logProbs: Matrix(zeros: 0, model.config.vocabSize), tokens: Array(tokens[..<closed]),
+            tokenConfidences: Array(confidences[..<closed]), frameDuration: frameDuration, duration: heard)
+        return TimedTranscript(transcription, vocabulary: decoder.vocabulary)
     }
 
     /// Transcribes mono samples at `sampleRate`.
@@ -215,8 +237,10 @@ extension Wav2Vec2Recognizer: SpeechRecognizer {
         model.config.firstConvolutionBytes(samples: windowPlan.maximumWindowSamples)
     }
 
-    public func recognize(stream: any SampleSource, keepingEmissions: Bool) throws -> Recognition {
-        let transcription = try transcribe(stream: stream, keepingLogProbs: keepingEmissions)
+    public func recognize(stream: any SampleSource, keepingEmissions: Bool, updates: RecognitionUpdates?) throws
+        -> Recognition
+    {
+        let transcription = try transcribe(stream: stream, keepingLogProbs: keepingEmissions, updates: updates)
         return Recognition(
             transcript: TimedTranscript(transcription, vocabulary: decoder.vocabulary), segmentWords: nil,
             emissions: keepingEmissions ? transcription.logProbs : nil)

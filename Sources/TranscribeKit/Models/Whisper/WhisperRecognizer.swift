@@ -122,8 +122,9 @@ public final class WhisperRecognizer: Sendable {
     /// window at a time, each starting where the previous one's last complete segment ended.
     /// Windows are filled as `options.padding` says: up to 30 s with `.audio`, the input is one
     /// window padded with silence, exactly as `WhisperFeatureExtractor` prepares it. A window of
-    /// digital silence (`options.silencePeak`) is passed over.
-    public func transcribe(samples: [Float]) -> WhisperTranscription {
+    /// digital silence (`options.silencePeak`) is passed over. `updates` hears each window's end
+    /// and the segments so far.
+    public func transcribe(samples: [Float], updates: RecognitionUpdates? = nil) -> WhisperTranscription {
         let windowFrames = model.inputFrames
         let hop = featureExtractor.hopLength
         let duration = Double(samples.count) / Double(sampleRate)
@@ -212,11 +213,19 @@ public final class WhisperRecognizer: Sendable {
                 promptTokens += cut.segments.flatMap(\.tokens)
             }
             seek = nextSeek
+            if let updates {
+                updates.heard(min(duration, Double(seek * hop) / Double(sampleRate)))
+                updates.decided(Recognition(made(segments)))
+            }
         }
-        var transcription = WhisperTranscription(segments: segments, language: language, duration: duration)
-        transcription.languageProbability = languageProbability
-        transcription.languageWasDetected = isMultilingual && options.language == nil
-        return transcription
+        return made(segments)
+
+        func made(_ segments: [WhisperSegment]) -> WhisperTranscription {
+            var transcription = WhisperTranscription(segments: segments, language: language, duration: duration)
+            transcription.languageProbability = languageProbability
+            transcription.languageWasDetected = isMultilingual && options.language == nil
+            return transcription
+        }
     }
 
     /// Decodes a window at temperature 0 and, while the text looks like a loop (it compresses
@@ -423,7 +432,9 @@ extension WhisperRecognizer: SpeechRecognizer {
     /// Reads the whole stream (Whisper's log-mel is normalised over the whole input), then
     /// transcribes it. An input longer than `maximumSeconds` is refused when it gets there, so
     /// that an endless stream cannot exhaust memory.
-    public func recognize(stream: any SampleSource, keepingEmissions: Bool) throws -> Recognition {
+    public func recognize(stream: any SampleSource, keepingEmissions: Bool, updates: RecognitionUpdates?) throws
+        -> Recognition
+    {
         var samples: [Float] = []
         let limit = Int(Self.maximumSeconds) * sampleRate
         while true {
@@ -432,9 +443,15 @@ extension WhisperRecognizer: SpeechRecognizer {
             samples += block
             if samples.count > limit { throw WhisperInputError.tooLong(seconds: Self.maximumSeconds) }
         }
-        let transcription = transcribe(samples: samples)
-        let (transcript, segmentWords) = timedTranscript(transcription)
-        return Recognition(transcript: transcript, segmentWords: segmentWords, emissions: nil, whisper: transcription)
+        return Recognition(transcribe(samples: samples, updates: updates))
+    }
+}
+
+extension Recognition {
+    /// Whisper's transcription with its words as a timed transcript, one range per segment.
+    init(_ transcription: WhisperTranscription) {
+        let (transcript, segmentWords) = WhisperRecognizer.timedTranscript(transcription)
+        self.init(transcript: transcript, segmentWords: segmentWords, emissions: nil, whisper: transcription)
     }
 }
 
