@@ -26,6 +26,8 @@ final class Batch: @unchecked Sendable {
         var speech: SpeechDetection?
         /// --batch-size: Whisper's batched pipeline over the speech regions.
         var batchSize: Int?
+        /// --raw-rate: inputs are headerless PCM.
+        var raw: RawInput?
 
         /// Results go to files, and nothing to stdout.
         var writesFiles: Bool { outputDirectory != nil || outputFile != nil }
@@ -121,16 +123,15 @@ final class Batch: @unchecked Sendable {
             return .skipped
         }
         do {
-            // Read block by block; standard input too, unless its format must seek (see StreamInput).
-            let file =
-                input.isStandardInput
-                ? try AudioFile(descriptor: STDIN_FILENO, name: input.name)
-                : try AudioFile(path: input.path, name: input.name)
-            let stream = try AudioStream(file: file, sampleRate: transcriber.sampleRate)
-            progress.started(
-                index,
-                duration: file.frames > 0 && file.frames < Int64.max && file.sampleRate > 0
-                    ? Double(file.frames) / Double(file.sampleRate) : nil)
+            let stream = try openStream(input, sampleRate: transcriber.sampleRate, raw: options.raw)
+            if let file = (stream as? AudioStream)?.file {
+                progress.started(
+                    index,
+                    duration: file.frames > 0 && file.frames < Int64.max && file.sampleRate > 0
+                        ? Double(file.frames) / Double(file.sampleRate) : nil)
+            } else {
+                progress.started(index, duration: nil)
+            }
             let recognition = try recognize(stream, updates: updates(for: input, index: index))
             if let directory = options.emissions, let emissions = recognition.emissions {
                 let path = directory.appending(BytePath(bytes: input.stem.bytes + Array(".npy".utf8)))
@@ -140,7 +141,7 @@ final class Batch: @unchecked Sendable {
                 try writeAtomically(
                     Data(renderer.document(input, recognition).utf8), to: outputPath, protecting: inputFiles)
             }
-            return .transcribed(recognition, warnings: [stream.truncationWarning].compactMap { $0 })
+            return .transcribed(recognition, warnings: [(stream as? AudioStream)?.truncationWarning].compactMap { $0 })
         } catch let error as AudioError {
             return .failed(reason: error.reason)
         } catch let error as OutputError {
@@ -154,7 +155,7 @@ final class Batch: @unchecked Sendable {
     }
 
     /// The whole input, or with --vad its speech, recognized; times are the input's.
-    private func recognize(_ stream: AudioStream, updates: RecognitionUpdates) throws -> Recognition {
+    private func recognize(_ stream: any SampleSource, updates: RecognitionUpdates) throws -> Recognition {
         let keepingEmissions = options.emissions != nil
         guard let speech = options.speech else {
             return try transcriber.recognize(stream: stream, keepingEmissions: keepingEmissions, updates: updates)
@@ -339,4 +340,27 @@ final class Batch: @unchecked Sendable {
         stopReason = reason
         return false
     }
+}
+
+/// The input's samples at `sampleRate`, read block by block: decoded by libsndfile (standard
+/// input too, unless its format must seek; see StreamInput), or headerless PCM as `raw` says.
+func openStream(_ input: Input, sampleRate: Int, raw: RawInput?) throws -> any SampleSource {
+    guard let raw else {
+        let file =
+            input.isStandardInput
+            ? try AudioFile(descriptor: STDIN_FILENO, name: input.name)
+            : try AudioFile(path: input.path, name: input.name)
+        return try AudioStream(file: file, sampleRate: sampleRate)
+    }
+    var descriptor = STDIN_FILENO
+    if !input.isStandardInput {
+        descriptor = input.path.withCString { open($0, O_RDONLY | O_CLOEXEC) }
+        guard descriptor >= 0 else {
+            throw AudioError.cannotOpen(path: input.name, reason: String(cString: strerror(errno)).lowercased())
+        }
+    }
+    return try RawPCMStream(
+        descriptor: descriptor, closing: !input.isStandardInput, name: input.name, encoding: raw.encoding,
+        sourceRate: raw.rate, channels: raw.channels,
+        sampleRate: sampleRate)
 }

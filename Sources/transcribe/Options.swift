@@ -20,6 +20,47 @@ struct InputArguments: ParsableArguments {
 
     @Flag(name: .long, help: "With --output-dir, skip inputs whose output file exists (resume a run).")
     var skipExisting = false
+
+    @Flag(
+        name: .long,
+        help:
+            "Transcribe one endless input as it arrives (a microphone, a stream): words on stdout as soon as they are final."
+    )
+    var live = false
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Read inputs as headerless PCM at this rate (arecord -t raw, ffmpeg -f s16le).", valueName: "hz"))
+    var rawRate: Int?
+
+    @Option(name: .long, help: "The sample format of headerless PCM (default: s16le).")
+    var rawFormat: RawPCMStream.Encoding?
+
+    @Option(name: .long, help: ArgumentHelp("Channels of headerless PCM (default: 1).", valueName: "n"))
+    var rawChannels: Int?
+
+    /// Headerless PCM as --raw-rate, --raw-format and --raw-channels describe it.
+    var raw: RawInput? {
+        rawRate.map { RawInput(encoding: rawFormat ?? .s16le, rate: $0, channels: rawChannels ?? 1) }
+    }
+
+    func validate() throws {
+        if (rawFormat != nil || rawChannels != nil) && rawRate == nil {
+            throw ValidationError(
+                "--raw-format and --raw-channels describe headerless PCM: give its rate with --raw-rate")
+        }
+        guard (rawRate ?? 1) > 0, (rawChannels ?? 1) > 0 else {
+            throw ValidationError("--raw-rate and --raw-channels must be at least 1")
+        }
+    }
+}
+
+/// How headerless PCM is laid out.
+struct RawInput: Sendable {
+    let encoding: RawPCMStream.Encoding
+    let rate: Int
+    let channels: Int
 }
 
 /// What is written, and where.
@@ -86,7 +127,8 @@ struct WhisperArguments: ParsableArguments {
     var task: WhisperDecodingOptions.Task?
 
     @Option(
-        name: .long, help: ArgumentHelp("Beams of the beam search; 1 decodes greedily (default: 5).", valueName: "n"))
+        name: .long,
+        help: ArgumentHelp("Beams of the beam search; 1 decodes greedily (default: 5; 1 with --live).", valueName: "n"))
     var beamSize: Int?
 
     @Option(

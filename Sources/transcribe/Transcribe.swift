@@ -96,6 +96,22 @@ struct Transcribe: ParsableCommand {
         guard !input.files.isEmpty || input.filesFrom != nil || modelOptions.listModels else {
             throw ValidationError("no input: name audio files, '-' for standard input, or --files-from PATH")
         }
+        if input.live {
+            guard input.files.count == 1 && input.filesFrom == nil && input.shard == nil else {
+                throw ValidationError("--live transcribes one input: name one file, or '-' for standard input")
+            }
+            let refused = [
+                output.outputDir.map { _ in "-o" }, output.emissions.map { _ in "--emissions" },
+                speech.vad == true ? "--vad" : nil, whisper.batchSize.map { _ in "--batch-size" },
+                input.skipExisting ? "--skip-existing" : nil,
+            ].compactMap { $0 }
+            if let option = refused.first {
+                throw ValidationError("--live writes to stdout as it goes; it cannot go with \(option)")
+            }
+            if output.format == .json {
+                throw ValidationError("--live writes as it goes, and json is one document: use --format jsonl")
+            }
+        }
         if input.filesFrom == "-" && input.files.contains("-") {
             throw ValidationError("standard input cannot hold both audio ('-') and --files-from -")
         }
@@ -213,7 +229,8 @@ struct Transcribe: ParsableCommand {
             var options = ModelOptions()
             options.whisper.language = whisper.language.flatMap { WhisperLanguages.code(for: $0) }
             options.whisper.task = whisper.task ?? options.whisper.task
-            options.whisper.beamSize = whisper.beamSize ?? options.whisper.beamSize
+            // Live, each word is decoded a few times over before it is final: greedily, unless asked.
+            options.whisper.beamSize = whisper.beamSize ?? (input.live ? 1 : options.whisper.beamSize)
             options.whisper.padding = whisper.padding ?? options.whisper.padding
             options.classification = classification.options
             transcriber = try loadRecognizer(directory: directory, options: options)
@@ -282,9 +299,38 @@ struct Transcribe: ParsableCommand {
                 skipExisting: input.skipExisting,
                 emissions: emissionsDirectory, quiet: quiet,
                 languageGiven: whisper.language.flatMap { WhisperLanguages.code(for: $0) } != nil,
-                speech: speechDetection, batchSize: whisper.batchSize))
+                speech: speechDetection, batchSize: whisper.batchSize, raw: input.raw))
+        if input.live, let only = inputs.first { return live(only, transcriber: transcriber, renderer: renderer) }
         InterruptHandler.install(beforeExit: batch.interrupt)
         return batch.run() == 0 ? .success : .someInputsFailed
+    }
+
+    /// `--live`: the one input transcribed as it arrives, until it ends or the run is interrupted.
+    func live(_ only: Input, transcriber: any SpeechRecognizer, renderer: Renderer) -> Status {
+        let recognition: any LiveRecognition
+        do {
+            recognition = try transcriber.liveRecognition()
+        } catch {
+            Self.printError("transcribe: \(error) (\(transcriber.directory.path))")
+            return .usage
+        }
+        let source: any SampleSource
+        do {
+            source = try openStream(only, sampleRate: transcriber.sampleRate, raw: input.raw)
+        } catch let error as AudioError {
+            Self.printError("transcribe: \(only.name): \(error.reason)")
+            return .someInputsFailed
+        } catch {
+            Self.printError("transcribe: \(only.name): \(error)")
+            return .someInputsFailed
+        }
+        guard
+            let output = LiveOutput(
+                format: output.format, input: only.jsonName, model: renderer.modelName, options: renderer.options)
+        else { return .usage }
+        let run = LiveRun(recognition: recognition, source: source, inputName: only.name, output: output)
+        InterruptHandler.install(beforeExit: run.interrupt)
+        return run.run() ? .success : .someInputsFailed
     }
 
     /// Why the options given do not fit the model's family, or nil when they do: a classifier has
@@ -381,3 +427,4 @@ extension TextCase: ExpressibleByArgument {}
 extension WhisperDecodingOptions.Task: ExpressibleByArgument {}
 extension WhisperDecodingOptions.WindowPadding: ExpressibleByArgument {}
 extension ScoreFunction: ExpressibleByArgument {}
+extension RawPCMStream.Encoding: ExpressibleByArgument {}

@@ -55,3 +55,16 @@ package func withPipe<T>(writtenBy write: @escaping @Sendable (FileHandle) -> Vo
     }
     return try body(readEnd)
 }
+
+/// Word-level Levenshtein distance: substitutions, deletions and insertions.
+package func editDistance(_ a: [String], _ b: [String]) -> Int {
+    var previous = Array(0...b.count)
+    for (i, x) in a.enumerated() {
+        var current = [i + 1] + [Int](repeating: 0, count: b.count)
+        for (j, y) in b.enumerated() {
+            current[j + 1] = min(previous[j + 1] + 1, current[j] + 1, previous[j] + (x == y ? 0 : 1))
+        }
+        previous = current
+    }
+    return previous[b.count]
+}

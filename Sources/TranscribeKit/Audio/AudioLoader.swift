@@ -68,7 +68,7 @@ public final class AudioStream {
     public let sourceRate: Int
     public let channels: Int
     public let sampleRate: Int
-    private let file: AudioFile
+    public let file: AudioFile
     private let resampler: StreamingResampler
     private var finished = false
     /// The block after the one being converted, read ahead to know which block is the last.

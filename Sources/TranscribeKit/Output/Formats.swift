@@ -152,24 +152,35 @@ public struct TranscriptOutput: Sendable, Equatable {
             let end = max(
                 milliseconds(segment.end), min(start + milliseconds(OutputOptions.minimumCueDuration), next), start)
             previousEnd = end
-            let words = segment.words.map { timestampSeparator == "." ? escapedForWebVTT($0.text) : $0.text }
-            let lines = SubtitleLines.wrap(
-                words, width: options.maximumLineLength, wordsPerLine: options.maximumWordsPerLine)
-            let timing =
-                timestamp(start, separator: timestampSeparator) + " --> "
-                + timestamp(end, separator: timestampSeparator)
-            let header = timestampSeparator == "," ? "\(number + 1)\n" + timing : timing
-            return header + "\n" + lines.joined(separator: "\n") + "\n"
+            return Self.cue(
+                number: number + 1, start: start, end: end, words: segment.words,
+                timestampSeparator: timestampSeparator, options: options)
         }
     }
 
+    /// One cue: SRT's number (with `,` as the separator), `start --> end` in milliseconds, the
+    /// words wrapped onto lines (escaped for WebVTT), and a newline.
+    static func cue(
+        number: Int, start: Int, end: Int, words: [TimedTranscript.Word], timestampSeparator: Character,
+        options: OutputOptions
+    ) -> String {
+        let texts = words.map { timestampSeparator == "." ? escapedForWebVTT($0.text) : $0.text }
+        let lines = SubtitleLines.wrap(
+            texts, width: options.maximumLineLength, wordsPerLine: options.maximumWordsPerLine)
+        let timing =
+            timestamp(start, separator: timestampSeparator) + " --> " + timestamp(end, separator: timestampSeparator)
+        let header = timestampSeparator == "," ? "\(number)\n" + timing : timing
+        return header + "\n" + lines.joined(separator: "\n") + "\n"
+    }
+
     private func tsv() -> String {
-        var text = "start\tend\tconfidence\tword\n"
-        for word in transcript.words {
-            text += "\(decimal(milliseconds(word.start)))\t\(decimal(milliseconds(word.end)))\t"
-            text += "\(decimal(thousandths(word.confidence)))\t\(word.text)\n"
-        }
-        return text
+        "start\tend\tconfidence\tword\n" + transcript.words.map(Self.tsvRow).joined()
+    }
+
+    /// A word's tsv row: start, end, confidence, word, and a newline.
+    static func tsvRow(_ word: TimedTranscript.Word) -> String {
+        "\(decimal(milliseconds(word.start)))\t\(decimal(milliseconds(word.end)))\t"
+            + "\(decimal(thousandths(word.confidence)))\t\(word.text)\n"
     }
 }
 

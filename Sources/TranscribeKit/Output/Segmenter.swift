@@ -79,6 +79,18 @@ public struct Segmenter: Sendable, Equatable {
         return segments
     }
 
+    /// Whether `word` may join the segment `words` as it comes (live output, which cannot wait
+    /// for the whole phrase): no pause before it, and the segment with it within the limits.
+    public func continues(_ words: [TimedTranscript.Word], with word: TimedTranscript.Word) -> Bool {
+        guard let first = words.first, let last = words.last else { return false }
+        guard milliseconds(word.start) - milliseconds(last.end) < milliseconds(pause),
+            milliseconds(word.end) - milliseconds(first.start) <= milliseconds(maximumDuration)
+        else { return false }
+        var layout = LineLayout(width: maximumLineLength, wordsPerLine: maximumWordsPerLine)
+        for text in words.map(\.text) + [word.text] { layout.append(text) }
+        return layout.lines <= maximumLines
+    }
+
     /// The words of `phrase` (no pause inside) in segments: the fewest, then the fewest of one
     /// word, then the most even (least sum of squared text lengths).
     private func partition(_ words: [TimedTranscript.Word], _ phrase: Range<Int>) -> [Range<Int>] {

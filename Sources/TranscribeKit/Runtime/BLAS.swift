@@ -88,6 +88,36 @@ public enum BLAS {
     }
 }
 
+extension BLAS {
+    /// Rows of `a` at or below which `linear` takes matrix-vector products: sgemm would copy
+    /// (pack) the whole weight for each call, which for a decoder's few rows against a large
+    /// weight (Whisper's 51864-token vocabulary, 80 MB for tiny) costs more than the product.
+    static let vectorRows = 8
+
+    /// `c[m, n] = a[m, k] @ b[n, k]^T + beta * c` as one matrix-vector product per row of `a`,
+    /// over all threads, each taking a stretch of `b`'s rows cut by the shapes alone (so every
+    /// value is the same sum for any thread count); `b` is read as it lies, never copied.
+    static func parallelGemv(
+        m: Int, n: Int, k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
+        beta: Float
+    ) {
+        _ = singleThreadedKernels
+        let pieces = max(1, min(16, n * k / (1 << 18)))
+        func edge(_ piece: Int) -> Int { piece == pieces ? n : (n * piece / pieces) / 16 * 16 }
+        Parallel.forEach(pieces, grain: 1) { range in
+            for piece in range {
+                let (first, last) = (edge(piece), edge(piece + 1))
+                guard last > first else { continue }
+                for row in 0..<m {
+                    cblas_sgemv(
+                        CblasRowMajor, CblasNoTrans, Int32(last - first), Int32(k), 1, b + first * k, Int32(k),
+                        a + row * k, 1, beta, c + row * n + first, 1)
+                }
+            }
+        }
+    }
+}
+
 /// `y = x @ weight^T + bias` with a PyTorch `(out, in)` weight: a `nn.Linear`.
 public func linear(_ x: Matrix, weight: Tensor, bias: Tensor?) -> Matrix {
     let outFeatures = weight.shape[0]
@@ -101,6 +131,12 @@ public func linear(_ x: Matrix, weight: Tensor, bias: Tensor?) -> Matrix {
             }
         }
         x.data.withUnsafeBufferPointer { input in
+            guard x.rows > BLAS.vectorRows else {
+                BLAS.parallelGemv(
+                    m: x.rows, n: outFeatures, k: x.cols, a: input.baseAddress!, b: weight.pointer,
+                    c: out.baseAddress!, beta: bias == nil ? 0 : 1)
+                return
+            }
             BLAS.parallelGemm(
                 m: x.rows, n: outFeatures, k: x.cols,
                 a: input.baseAddress!, lda: x.cols,

@@ -38,6 +38,12 @@ struct CTCStreamDecoder {
         keptLogProbs?.append(contentsOf: logProbs.data)
     }
 
+    /// Forgets the first `count` tokens (a live stream's, once printed); frames keep counting.
+    mutating func removeFirstTokens(_ count: Int) {
+        tokens.removeFirst(count)
+        confidences.removeFirst(count)
+    }
+
     /// Ends the input: the last run becomes a token.
     mutating func finish() { endRun(at: frames) }
 

@@ -221,7 +221,7 @@ public final class Wav2Vec2Recognizer: Sendable {
     }
 
     /// Seconds of audio per output frame.
-    private var frameDuration: Double { Double(model.config.samplesPerFrame) / Double(sampleRate) }
+    var frameDuration: Double { Double(model.config.samplesPerFrame) / Double(sampleRate) }
 }
 
 extension Wav2Vec2Recognizer: SpeechRecognizer {

@@ -112,6 +112,17 @@ public final class WhisperRecognizer: Sendable {
         if options.task == .translate && !isMultilingual { throw WhisperOptionError.translateNeedsMultilingual }
     }
 
+    /// The same loaded model decoding by other options.
+    public init(_ other: WhisperRecognizer, options: WhisperDecodingOptions) {
+        directory = other.directory
+        model = other.model
+        tokenizer = other.tokenizer
+        featureExtractor = other.featureExtractor
+        generation = other.generation
+        specialTokens = other.specialTokens
+        self.options = options
+    }
+
     /// The rate the model takes its samples at.
     public var sampleRate: Int { featureExtractor.samplingRate }
 
@@ -123,8 +134,11 @@ public final class WhisperRecognizer: Sendable {
     /// Windows are filled as `options.padding` says: up to 30 s with `.audio`, the input is one
     /// window padded with silence, exactly as `WhisperFeatureExtractor` prepares it. A window of
     /// digital silence (`options.silencePeak`) is passed over. `updates` hears each window's end
-    /// and the segments so far.
-    public func transcribe(samples: [Float], updates: RecognitionUpdates? = nil) -> WhisperTranscription {
+    /// and the segments so far. `initialPrompt` is text before the input, as faster-whisper's
+    /// `initial_prompt`; `language` overrides the options' (a live stream keeps the one it found).
+    public func transcribe(
+        samples: [Float], updates: RecognitionUpdates? = nil, initialPrompt: [Int] = [], language given: String? = nil
+    ) -> WhisperTranscription {
         let windowFrames = model.inputFrames
         let hop = featureExtractor.hopLength
         let duration = Double(samples.count) / Double(sampleRate)
@@ -146,9 +160,9 @@ public final class WhisperRecognizer: Sendable {
                 : zeroPadded(zeroPadded(mel, rows: seek..<(seek + frames)), rows: 0..<windowFrames)
         }
 
-        var language = options.language ?? "en"
+        var language = given ?? options.language ?? "en"
         var languageProbability = 1.0
-        if isMultilingual && options.language == nil {
+        if isMultilingual && given == nil && options.language == nil {
             // faster-whisper detects on the first 30 s of all the log-mel frames, the last one (of
             // the padding hop) included, where decoding stops before it; on no audio at all (no
             // speech found), on that one frame, so the probability says how unsure it is.
@@ -159,7 +173,7 @@ public final class WhisperRecognizer: Sendable {
         let decoder = windowDecoder()
         var generator = SplitMix64(seed: 0)
         var segments: [WhisperSegment] = []
-        var promptTokens: [Int] = []  // the text since the last prompt reset, for the next window's prompt
+        var promptTokens = initialPrompt  // the text since the last prompt reset, for the next window's prompt
         var seek = 0
         var lastSpeech = 0.0  // the end of the last segment with words
         while seek < contentFrames {
@@ -223,7 +237,7 @@ public final class WhisperRecognizer: Sendable {
         func made(_ segments: [WhisperSegment]) -> WhisperTranscription {
             var transcription = WhisperTranscription(segments: segments, language: language, duration: duration)
             transcription.languageProbability = languageProbability
-            transcription.languageWasDetected = isMultilingual && options.language == nil
+            transcription.languageWasDetected = isMultilingual && given == nil && options.language == nil
             return transcription
         }
     }
