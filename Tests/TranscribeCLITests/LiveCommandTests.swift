@@ -31,8 +31,6 @@ import TestSupport
     static func paced(
         _ arguments: [String], _ input: Data, speed: Double, interruptAfterFirstLine: Bool = false
     ) throws -> (status: Int32, stdout: String) {
-        // Writing on after the process is gone (interrupted) must fail, not end the test run.
-        signal(SIGPIPE, SIG_IGN)
         let process = Process()
         process.executableURL = Run.executable
         process.arguments = arguments
@@ -42,18 +40,7 @@ import TestSupport
         process.standardError = FileHandle.nullDevice
         try process.run()
         let writer = stdin.fileHandleForWriting
-        let start = Date()
-        DispatchQueue.global().async {
-            var offset = 0
-            while offset < input.count {
-                let due = Double(offset) / 32_000 / speed - Date().timeIntervalSince(start)
-                if due > 0 { usleep(UInt32(due * 1_000_000)) }
-                let end = min(input.count, offset + 3_200)
-                guard (try? writer.write(contentsOf: input[offset..<end])) != nil else { break }
-                offset = end
-            }
-            try? writer.close()
-        }
+        writePaced(input, bytesPerSecond: 32_000 * speed) { writer }
         var received = Data()
         if interruptAfterFirstLine {
             while !received.contains(UInt8(ascii: "\n")) {
@@ -66,6 +53,34 @@ import TestSupport
         received += stdout.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: received, as: UTF8.self))
+    }
+
+    /// Writes `data` to the handle `open` gives, `bytesPerSecond` at most, 0.1 s of 16 kHz audio
+    /// at a time, then closes it; on a thread of its own that blocks SIGPIPE, so that writing on
+    /// after the reader is gone (interrupted) fails there rather than ending the test run, and
+    /// the signal is taken before the thread ends.
+    static func writePaced(_ data: Data, bytesPerSecond: Double, to open: @escaping @Sendable () -> FileHandle?) {
+        Thread.detachNewThread {
+            var pipeSignal = sigset_t()
+            sigemptyset(&pipeSignal)
+            sigaddset(&pipeSignal, SIGPIPE)
+            pthread_sigmask(SIG_BLOCK, &pipeSignal, nil)
+            defer {
+                var now = timespec(tv_sec: 0, tv_nsec: 0)
+                _ = sigtimedwait(&pipeSignal, nil, &now)
+            }
+            guard let writer = open() else { return }
+            let start = Date()
+            var offset = 0
+            while offset < data.count {
+                let due = Double(offset) / bytesPerSecond - Date().timeIntervalSince(start)
+                if due > 0 { usleep(UInt32(due * 1_000_000)) }
+                let end = min(data.count, offset + 3_200)
+                guard (try? writer.write(contentsOf: data[offset..<end])) != nil else { break }
+                offset = end
+            }
+            try? writer.close()
+        }
     }
 
     static func words(_ text: String) -> [String] {
@@ -141,19 +156,7 @@ import TestSupport
             process.standardOutput = stdout
             process.standardInput = FileHandle.nullDevice
             try process.run()
-            DispatchQueue.global().async {
-                guard let writer = FileHandle(forWritingAtPath: fifo) else { return }
-                let start = Date()
-                var offset = 0
-                while offset < pcm.count {
-                    let due = Double(offset) / 64_000 - Date().timeIntervalSince(start)
-                    if due > 0 { usleep(UInt32(due * 1_000_000)) }
-                    let end = min(pcm.count, offset + 3_200)
-                    guard (try? writer.write(contentsOf: pcm[offset..<end])) != nil else { break }
-                    offset = end
-                }
-                try? writer.close()
-            }
+            Self.writePaced(pcm, bytesPerSecond: 64_000) { FileHandle(forWritingAtPath: fifo) }
             let output = String(decoding: stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             process.waitUntilExit()
             #expect(process.terminationStatus == 0)

@@ -6,6 +6,7 @@ How to run (from the repository root, after `swift build -c release`):
     python3 -m pip install -r scripts/requirements/whisper.txt      # jiwer
     python3 scripts/bench/live-latency.py --model Models/whisper-tiny.en
     python3 scripts/bench/live-latency.py --model DIR --minutes 60 --rss bench-out/rss.tsv   # an hour
+    python3 scripts/bench/live-latency.py --model Tests/Fixtures/wav2vec2/models/base-postnorm-f32 --own-times
 
 The recordings of ../shared/samples are joined into one stream with a second of silence after
 each (repeated up to --minutes when given), decoded as the tool decodes them to 16 kHz mono
@@ -19,6 +20,9 @@ whisper-wer.py does) is given for the live and the offline text against the refe
 for live against offline. With --rss, the live process's resident memory is sampled every 10 s
 and (for every run of 20 words or more) the drift: how far the matched words' live end times
 are from their offline ones, early in the run and late in it.
+
+With --own-times (a CTC model with random weights, whose words mean nothing), a word's delay is
+measured from its own end time in the live output, and no offline run or WER is made.
 
 OpenBLAS picks its own kernels for the timed commands (OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE
 are unset for them), as a user's machine does.
@@ -148,6 +152,8 @@ def main() -> None:
     parser.add_argument("--binary", type=Path, default=ROOT / ".build/release/transcribe")
     parser.add_argument("--minutes", type=float, help="repeat the recordings up to this long a stream")
     parser.add_argument("--rss", type=Path, help="write the live process's RSS every 10 s to this TSV")
+    parser.add_argument("--own-times", action="store_true",
+                        help="delays from the live words' own end times, no offline run or WER (random weights)")
     parser.add_argument("--text", type=Path, help="write the live words with their arrival times to this TSV")
     parser.add_argument("extra", nargs="*", help="more transcribe options for both runs (after --)")
     args = parser.parse_args()
@@ -155,6 +161,15 @@ def main() -> None:
     pcm, placed = stream_pcm(args.minutes)
     seconds = len(pcm) / 2 / RATE
     print(f"stream: {seconds:.1f} s of {len(placed)} recordings; model {args.model}", flush=True)
+    if args.own_times:
+        arrivals, _ = live_run(args.binary, args.model, pcm, args.extra, False)
+        values = [arrival - end for _, arrival, end in arrivals]
+        print("| measure | value |\n|---|--:|")
+        print(f"| words | {len(values)} |")
+        print(f"| delay after the word's own end: median | {statistics.median(values):.2f} s |")
+        print(f"| delay: 95th percentile | {percentile(values, 0.95):.2f} s |")
+        print(f"| delay: max | {max(values):.2f} s |")
+        return
     offline = offline_words(args.binary, args.model, placed, args.extra)
     all_references = whisper_wer.read_references()
     references = [all_references[name] for name, _ in placed]
