@@ -12,6 +12,8 @@ final class WhisperLiveRecognition: LiveRecognition {
     static let trimSeconds = 10.0
     /// A buffer this long is cut even without a finished segment (Whisper's window is 30 s).
     static let longestBuffer = 25.0
+    /// Seconds heard before a multilingual model's language is settled.
+    static let languageSeconds = 3.0
     /// Seconds of audio a word must be followed by before it can be final.
     static let rightContext = 0.5
     /// Characters of final text given as the prompt, as the paper's implementation gives.
@@ -24,7 +26,7 @@ final class WhisperLiveRecognition: LiveRecognition {
     private var bufferStart = 0
     private var received = 0
     private var sinceDecoding = 0
-    /// The language of the first decoding, kept for the rest of the stream.
+    /// The language given, or detected once enough was heard, kept for the rest of the stream.
     private var language: String?
     /// Final words, the latest few (for the prompt and to recognise them when repeated).
     private var confirmed: [WhisperWord] = []
@@ -70,7 +72,8 @@ final class WhisperLiveRecognition: LiveRecognition {
         sinceDecoding = 0
         let offset = Double(bufferStart) / rate
         let transcription = recognizer.transcribe(samples: buffer, initialPrompt: prompt(), language: language)
-        language = language ?? transcription.language
+        // Detected again on each step until 3 s have been heard, then kept.
+        if language == nil && heard >= Self.languageSeconds { language = transcription.language }
         // A window that loops (compresses too well: "the the the", ". . .") is not a guess.
         let threshold = recognizer.options.compressionRatioThreshold ?? .infinity
         let words = transcription.segments.filter { $0.compressionRatio <= threshold }.flatMap(\.words).map { word in
