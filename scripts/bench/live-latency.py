@@ -154,6 +154,8 @@ def main() -> None:
     parser.add_argument("--rss", type=Path, help="write the live process's RSS every 10 s to this TSV")
     parser.add_argument("--own-times", action="store_true",
                         help="delays from the live words' own end times, no offline run or WER (random weights)")
+    parser.add_argument("--replay", type=Path,
+                        help="measure a run saved with --text (and --rss) again, with the same --minutes")
     parser.add_argument("--text", type=Path, help="write the live words with their arrival times to this TSV")
     parser.add_argument("extra", nargs="*", help="more transcribe options for both runs (after --)")
     args = parser.parse_args()
@@ -173,23 +175,38 @@ def main() -> None:
     offline = offline_words(args.binary, args.model, placed, args.extra)
     all_references = whisper_wer.read_references()
     references = [all_references[name] for name, _ in placed]
-    arrivals, rss = live_run(args.binary, args.model, pcm, args.extra, args.rss is not None)
-    if args.text:
+    if args.replay:
+        # A run's words as --text saved them (arrival, end, word), and its RSS samples.
+        rows = [line.split("\t") for line in args.replay.read_text().splitlines()]
+        arrivals = [(word, float(arrival), float(end)) for arrival, end, word in rows]
+        rss = []
+        if args.rss and args.rss.exists():
+            rss = [(float(t), int(k)) for t, k in (line.split("\t") for line in args.rss.read_text().splitlines()[1:])]
+    else:
+        arrivals, rss = live_run(args.binary, args.model, pcm, args.extra, args.rss is not None)
+    if args.text and not args.replay:
         args.text.parent.mkdir(parents=True, exist_ok=True)
         args.text.write_text("".join(f"{t:.2f}\t{end:.2f}\t{word}\n" for word, t, end in arrivals))
 
-    # Match live words to offline words by their normalised text.
+    # Match live words to offline words by their normalised text, recording by recording (the
+    # stream repeats the recordings, so a match is looked for only where the word was said): a
+    # live word belongs to the recording its own end time falls in.
     def key(text: str) -> str:
         return normalize(text) or text
-    matcher = difflib.SequenceMatcher(
-        a=[key(w["word"]) for w in offline], b=[key(word) for word, _, _ in arrivals], autojunk=False)
+    starts = [offset for _, offset in placed] + [seconds + 1]
     delays: list[tuple[float, float]] = []  # (offline end, delay)
     drifts: list[float] = []  # live end minus offline end
-    for block in matcher.get_matching_blocks():
-        for k in range(block.size):
-            end = offline[block.a + k]["end"]
-            delays.append((end, arrivals[block.b + k][1] - end))
-            drifts.append(arrivals[block.b + k][2] - end)
+    for index in range(len(placed)):
+        begin, end = starts[index], starts[index + 1]
+        said = [w for w in offline if begin <= w["end"] < end]
+        heard = [a for a in arrivals if begin <= a[2] < end]
+        matcher = difflib.SequenceMatcher(
+            a=[key(w["word"]) for w in said], b=[key(word) for word, _, _ in heard], autojunk=False)
+        for block in matcher.get_matching_blocks():
+            for k in range(block.size):
+                word_end = said[block.a + k]["end"]
+                delays.append((word_end, heard[block.b + k][1] - word_end))
+                drifts.append(heard[block.b + k][2] - word_end)
     values = [delay for _, delay in delays]
 
     reference = normalize(" ".join(references))
@@ -214,6 +231,11 @@ def main() -> None:
     if rss:
         rows.append(("RSS at 10 s, at the middle, at the end",
                      f"{rss[0][1] / 1024:.0f}, {rss[len(rss) // 2][1] / 1024:.0f}, {rss[-1][1] / 1024:.0f} MiB"))
+        quarter = len(rss) // 4
+        rows.append(("RSS, highest in each quarter of the run",
+                     ", ".join(f"{max(k for _, k in rss[i * quarter:(i + 1) * quarter or None]) / 1024:.0f}"
+                               for i in range(4)) + " MiB"))
+    if rss and not args.replay:
         args.rss.parent.mkdir(parents=True, exist_ok=True)
         args.rss.write_text("seconds\trss_kib\n" + "".join(f"{t:.0f}\t{k}\n" for t, k in rss))
     width = max(len(name) for name, _ in rows)
