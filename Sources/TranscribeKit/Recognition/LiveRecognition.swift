@@ -113,19 +113,11 @@ final class CTCLiveRecognition: LiveRecognition {
     /// word after them.
     private func update() -> LiveUpdate {
         let heard = Double(decoding.frames) * recognizer.frameDuration
-        let tokens = decoding.tokens
-        let closed =
-            ended
-            ? tokens.count
-            : (tokens.lastIndex { $0.id == recognizer.decoder.vocabulary.wordDelimiterId }.map { $0 + 1 } ?? 0)
+        let (count, closed) = (decoding.tokens.count, ended ? decoding.tokens.count : decoding.closedTokens)
         func words(_ range: Range<Int>) -> [TimedTranscript.Word] {
-            let transcription = CTCTranscription(
-                text: "", logProbs: Matrix(zeros: 0, recognizer.model.config.vocabSize), tokens: Array(tokens[range]),
-                tokenConfidences: Array(decoding.confidences[range]), frameDuration: recognizer.frameDuration,
-                duration: heard)
-            return TimedTranscript(transcription, vocabulary: recognizer.decoder.vocabulary).words
+            decoding.words(range, frameDuration: recognizer.frameDuration, heard: heard).words
         }
-        let update = LiveUpdate(confirmed: words(0..<closed), tentative: words(closed..<tokens.count), heard: heard)
+        let update = LiveUpdate(confirmed: words(0..<closed), tentative: words(closed..<count), heard: heard)
         decoding.removeFirstTokens(closed)
         return update
     }

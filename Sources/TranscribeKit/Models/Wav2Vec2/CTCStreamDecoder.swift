@@ -38,6 +38,20 @@ struct CTCStreamDecoder {
         keptLogProbs?.append(contentsOf: logProbs.data)
     }
 
+    /// How many of the tokens a word delimiter has closed: those up to the last delimiter. The
+    /// word after it is still open: later frames may add letters to it.
+    var closedTokens: Int {
+        tokens.lastIndex { $0.id == decoder.vocabulary.wordDelimiterId }.map { $0 + 1 } ?? 0
+    }
+
+    /// The words of `tokens[range]`, at `frameDuration` seconds a frame, within `heard` seconds.
+    func words(_ range: Range<Int>, frameDuration: Double, heard: Double) -> TimedTranscript {
+        let transcription = CTCTranscription(
+            text: "", logProbs: Matrix(zeros: 0, vocabSize), tokens: Array(tokens[range]),
+            tokenConfidences: Array(confidences[range]), frameDuration: frameDuration, duration: heard)
+        return TimedTranscript(transcription, vocabulary: decoder.vocabulary)
+    }
+
     /// Forgets the first `count` tokens (a live stream's, once printed); frames keep counting.
     mutating func removeFirstTokens(_ count: Int) {
         tokens.removeFirst(count)

@@ -182,7 +182,7 @@ public final class Wav2Vec2Recognizer: Sendable {
             updates.heard(heard)
             updates.decided(
                 Recognition(
-                    transcript: closedWords(decoding.tokens, confidences: decoding.confidences, heard: heard),
+                    transcript: decoding.words(0..<decoding.closedTokens, frameDuration: frameDuration, heard: heard),
                     segmentWords: nil, emissions: nil))
         }
         decoding.finish()
@@ -190,16 +190,6 @@ public final class Wav2Vec2Recognizer: Sendable {
             text: decoder.text(decoding.tokens), logProbs: decoding.logProbs, tokens: decoding.tokens,
             tokenConfidences: decoding.confidences, frameDuration: frameDuration,
             duration: Double(samples) / Double(sampleRate))
-    }
-
-    /// The words of `tokens` that a word delimiter has closed: the last word is left out unless
-    /// the last token ends it, as later frames may add letters to it.
-    private func closedWords(_ tokens: [CTCToken], confidences: [Double], heard: Double) -> TimedTranscript {
-        let closed = tokens.lastIndex { $0.id == decoder.vocabulary.wordDelimiterId }.map { $0 + 1 } ?? 0
-        let transcription = CTCTranscription(
-            text: "", logProbs: Matrix(zeros: 0, model.config.vocabSize), tokens: Array(tokens[..<closed]),
-            tokenConfidences: Array(confidences[..<closed]), frameDuration: frameDuration, duration: heard)
-        return TimedTranscript(transcription, vocabulary: decoder.vocabulary)
     }
 
     /// Transcribes mono samples at `sampleRate`.
