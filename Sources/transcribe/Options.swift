@@ -34,7 +34,9 @@ struct InputArguments: ParsableArguments {
             "Read inputs as headerless PCM at this rate (arecord -t raw, ffmpeg -f s16le).", valueName: "hz"))
     var rawRate: Int?
 
-    @Option(name: .long, help: "The sample format of headerless PCM (default: s16le).")
+    @Option(
+        name: .long,
+        help: ArgumentHelp("The sample format of headerless PCM (default: s16le).", valueName: "s16le|f32le"))
     var rawFormat: RawPCMStream.Encoding?
 
     @Option(name: .long, help: ArgumentHelp("Channels of headerless PCM (default: 1).", valueName: "n"))

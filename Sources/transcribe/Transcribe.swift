@@ -35,6 +35,7 @@ struct Transcribe: ParsableCommand {
               transcribe --model Models/whisper-small --language de --task translate talk.mp3
               transcribe --model Models/ast-audioset -f json --top-k 10 street.wav   # sound tagging
               transcribe --model Models/wav2vec2-ks --keywords yes,stop -f tsv hour.wav   # keyword spotting
+              arecord -f S16_LE -r 16000 -c 1 -t raw | transcribe --live --raw-rate 16000 -   # live
 
             An audio classifier (Wav2Vec2 or HuBERT keyword spotting, the Audio Spectrogram \
             Transformer) prints the best label and its score; json gives the top k, and for an \
