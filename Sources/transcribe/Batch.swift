@@ -124,14 +124,8 @@ final class Batch: @unchecked Sendable {
         }
         do {
             let stream = try openStream(input, sampleRate: transcriber.sampleRate, raw: options.raw)
-            if let file = (stream as? AudioStream)?.file {
-                progress.started(
-                    index,
-                    duration: file.frames > 0 && file.frames < Int64.max && file.sampleRate > 0
-                        ? Double(file.frames) / Double(file.sampleRate) : nil)
-            } else {
-                progress.started(index, duration: nil)
-            }
+            // The length a header claims (none for headerless PCM) is what time left is told by.
+            progress.started(index, duration: (stream as? AudioStream)?.file.claimedSeconds)
             let recognition = try recognize(stream, updates: updates(for: input, index: index))
             if let directory = options.emissions, let emissions = recognition.emissions {
                 let path = directory.appending(BytePath(bytes: input.stem.bytes + Array(".npy".utf8)))
@@ -188,35 +182,52 @@ final class Batch: @unchecked Sendable {
                 guard !record.isEmpty else { return }
                 lock.lock()
                 defer { lock.unlock() }
-                decided[index] = (record, partial.whisper.map(languageLine))
-                if index == nextToPrint { printDecided() }
+                decide(index, record, languageLine: partial.whisper.map(languageLine))
+                if index == nextToPrint { _ = printDecided() }
             })
+    }
+
+    /// `record` is decided of input `index`'s record: what was decided of it before, and so
+    /// what of it is printed, must begin it (never otherwise, by `Renderer.decidedRecord`; said
+    /// rather than hidden, and the whole record follows on a line of its own). Lock held.
+    private func decide(_ index: Int, _ record: String, languageLine: String?) {
+        var record = record
+        if index == nextToPrint, let printed = decided[index]?.record.utf8.prefix(printedOfNext),
+            !record.utf8.starts(with: printed)
+        {
+            Diagnostics.write(
+                "transcribe: \(inputs[index].name): internal error: the record printed so far is not the "
+                    + "beginning of the whole one; the whole one follows\n")
+            record = "\n" + record
+            printedOfNext = 0
+        }
+        decided[index] = (record, languageLine)
     }
 
     /// Prints what is decided of the next input's record and not yet printed. Its start comes
     /// first: the framing before a record, and for Whisper on a terminal, the language line.
+    /// False when stdout could not take it (after the first failure, nothing more is tried).
     /// Called with the lock held.
-    private func printDecided() {
-        guard let (record, languageLine) = decided[nextToPrint] else { return }
-        let input = inputs[nextToPrint]
+    private func printDecided() -> Bool {
+        guard let (record, languageLine) = decided[nextToPrint] else { return true }
         if !startedNext {
             progress.clear()
             if let languageLine, Diagnostics.isTerminal && !options.quiet {
-                Diagnostics.write("transcribe: \(input.name): \(languageLine)\n")
+                Diagnostics.write("transcribe: \(inputs[nextToPrint].name): \(languageLine)\n")
             }
             startedNext = true
             guard writeStdout(printedAny ? renderer.stdoutFraming.separator : renderer.stdoutFraming.prefix) else {
-                return
+                return false
             }
             printedAny = true
         }
         let rest = record.utf8.dropFirst(printedOfNext)
-        guard !rest.isEmpty else { return }
+        guard !rest.isEmpty else { return true }
         progress.clear()
-        if writeStdout(String(decoding: rest, as: UTF8.self)) {
-            printedOfNext = record.utf8.count
-            progress.hold(isatty(STDOUT_FILENO) == 1 && record.utf8.last != UInt8(ascii: "\n"))
-        }
+        guard writeStdout(String(decoding: rest, as: UTF8.self)) else { return false }
+        printedOfNext = record.utf8.count
+        progress.hold(isatty(STDOUT_FILENO) == 1 && record.utf8.last != UInt8(ascii: "\n"))
+        return true
     }
 
     /// No further input is started: what they would give could not be kept.
@@ -251,8 +262,9 @@ final class Batch: @unchecked Sendable {
                 } else if let whisper = recognition.whisper, !startedNext, Diagnostics.isTerminal && !options.quiet {
                     Diagnostics.write("transcribe: \(input.name): \(languageLine(whisper))\n")
                 }
-                if !options.writesFiles && !printRest(of: renderer.stdoutRecord(input, recognition)) {
-                    failures += 1
+                if !options.writesFiles {
+                    decide(nextToPrint, renderer.stdoutRecord(input, recognition), languageLine: nil)
+                    if !printDecided() { failures += 1 }
                 }
             case .failed(let reason):
                 failures += 1
@@ -263,7 +275,9 @@ final class Batch: @unchecked Sendable {
                 }
                 Diagnostics.write("transcribe: \(input.name): \(reason)\n")
                 if !options.writesFiles, let record = renderer.failureRecord(input, reason) {
-                    _ = printRest(of: record)
+                    // A record of its own after what was printed of the input's.
+                    (decided[nextToPrint], printedOfNext) = ((record, nil), 0)
+                    _ = printDecided()
                 }
             case .skipped:
                 break
@@ -273,7 +287,7 @@ final class Batch: @unchecked Sendable {
             (printedOfNext, startedNext) = (0, false)
             progress.hold(false)
             nextToPrint += 1
-            printDecided()
+            _ = printDecided()
         }
     }
 
@@ -301,29 +315,6 @@ final class Batch: @unchecked Sendable {
             ? String(format: "detected with probability %.2f", whisper.languageProbability)
             : options.languageGiven ? "as given" : "the model's only language"
         return "language \(name.prefix(1).uppercased() + name.dropFirst()) (\(whisper.language)), \(how)"
-    }
-
-    /// Prints the next input's whole record on stdout, or where its decided beginning is printed
-    /// already, the rest of it; false when stdout could not take it (after the first failure,
-    /// nothing more is tried).
-    private func printRest(of record: String) -> Bool {
-        var text = record
-        if startedNext {
-            let printed = decided[nextToPrint]?.record.utf8.prefix(printedOfNext) ?? Substring("").utf8
-            // Never so by construction (see `Renderer.decidedRecord`); said rather than hidden.
-            guard record.utf8.starts(with: printed) else {
-                Diagnostics.write(
-                    "transcribe: \(inputs[nextToPrint].name): internal error: the record printed so far "
-                        + "is not the beginning of the whole one; the whole one follows\n")
-                return writeStdout("\n" + record)
-            }
-            text = String(decoding: record.utf8.dropFirst(printedOfNext), as: UTF8.self)
-        } else {
-            text = (printedAny ? renderer.stdoutFraming.separator : renderer.stdoutFraming.prefix) + record
-        }
-        guard writeStdout(text) else { return false }
-        printedAny = true
-        return true
     }
 
     /// Writes to stdout, checked. A closed pipe (`| head`) raises SIGPIPE, which ends the process

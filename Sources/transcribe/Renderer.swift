@@ -31,10 +31,8 @@ struct Renderer: Sendable {
         self.options = options
         self.labelled = labelled
         self.tsvHeader =
-            model.family == .audioClassification ? ClassificationOutput.tsvHeader : Self.transcriptTSVHeader
+            model.family == .audioClassification ? ClassificationOutput.tsvHeader : TranscriptOutput.tsvHeader
     }
-
-    static let transcriptTSVHeader = "start\tend\tconfidence\tword\n"
 
     var stdoutFraming: Framing {
         switch format {

@@ -18,6 +18,10 @@ public final class AudioFile {
     /// Frames per channel as the header claims (`Int64.max` when unknown, as for a chained file);
     /// `readMono()` reads what the data holds, not this.
     public let frames: Int64
+    /// Seconds of audio as the header claims, where it claims a length.
+    public var claimedSeconds: Double? {
+        frames > 0 && frames < Int64.max && sampleRate > 0 ? Double(frames) / Double(sampleRate) : nil
+    }
     /// libsndfile's names for container and encoding: "WAV (Microsoft), Signed 16 bit PCM".
     public let formatDescription: String
 

@@ -26,8 +26,6 @@ public final class RawPCMStream: SampleSource {
     /// Bytes read that do not yet make a whole frame.
     private var leftover: [UInt8] = []
     private var finished = false
-    /// Source frames read so far.
-    public private(set) var frames = 0
 
     /// Reads `descriptor`, closed when the stream is done with where `closing` (a file it was
     /// opened for), else left open. `name` is for messages.
@@ -57,9 +55,6 @@ public final class RawPCMStream: SampleSource {
     deinit {
         if closing { close(descriptor) }
     }
-
-    /// Seconds of input read.
-    public var seconds: Double { Double(frames) / Double(sourceRate) }
 
     /// The next samples at `sampleRate`, as soon as a read returns some; empty at the end. Each
     /// block goes to the resampler as it comes, not held back to be marked the last: where the
@@ -94,7 +89,6 @@ public final class RawPCMStream: SampleSource {
             leftover = Array(data[whole...])
             if whole == 0 { continue }
             let block = mono(data[..<whole])
-            frames += block.count
             guard block.allSatisfy(\.isFinite) else {
                 throw .readFailed(path: name, reason: "a sample is not a finite number (is the format f32le?)")
             }

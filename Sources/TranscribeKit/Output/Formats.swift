@@ -174,8 +174,11 @@ public struct TranscriptOutput: Sendable, Equatable {
     }
 
     private func tsv() -> String {
-        "start\tend\tconfidence\tword\n" + transcript.words.map(Self.tsvRow).joined()
+        Self.tsvHeader + transcript.words.map(Self.tsvRow).joined()
     }
+
+    /// A transcript's tsv header row.
+    public static let tsvHeader = "start\tend\tconfidence\tword\n"
 
     /// A word's tsv row: start, end, confidence, word, and a newline.
     static func tsvRow(_ word: TimedTranscript.Word) -> String {
@@ -297,7 +300,7 @@ extension OutputFormat {
         case .srt: return data.starts(with: "1\n".utf8)
         case .vtt: return data.starts(with: "WEBVTT\n".utf8)
         case .tsv:
-            return data.starts(with: "start\tend\tconfidence\tword\n".utf8)
+            return data.starts(with: TranscriptOutput.tsvHeader.utf8)
                 || data.starts(with: ClassificationOutput.tsvHeader.utf8)
         }
     }

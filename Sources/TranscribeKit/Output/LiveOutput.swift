@@ -31,7 +31,7 @@ public struct LiveOutput: Sendable {
     public var header: String {
         switch format {
         case .vtt: "WEBVTT\n\n"
-        case .tsv: "start\tend\tconfidence\tword\n"
+        case .tsv: TranscriptOutput.tsvHeader
         default: ""
         }
     }
