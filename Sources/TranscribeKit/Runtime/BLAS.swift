@@ -89,29 +89,34 @@ public enum BLAS {
 }
 
 extension BLAS {
-    /// Rows of `a` at or below which `linear` takes matrix-vector products: sgemm would copy
-    /// (pack) the whole weight for each call, which for a decoder's few rows against a large
+    /// Rows of `a` at or below which `linear` takes the narrow product: sgemm over the whole
+    /// weight copies (packs) all of it on each call, which for a decoder's few rows against a large
     /// weight (Whisper's 51864-token vocabulary, 80 MB for tiny) costs more than the product.
-    static let vectorRows = 8
+    static let narrowRows = 8
 
-    /// `c[m, n] = a[m, k] @ b[n, k]^T + beta * c` as one matrix-vector product per row of `a`,
-    /// over all threads, each taking a stretch of `b`'s rows cut by the shapes alone (so every
-    /// value is the same sum for any thread count); `b` is read as it lies, never copied.
-    static func parallelGemv(
+    /// Rows of `b` in one sgemm of the narrow product: 128 rows of 384 or 512 features (192 or
+    /// 256 KB) stay in the core's cache while sgemm packs and multiplies them.
+    static let narrowBlock = 128
+
+    /// `c[m, n] = a[m, k] @ b[n, k]^T + beta * c` for few rows of `a` (a decoder step, one row per
+    /// beam), reading `b` from memory once for all of them: one sgemm per block of `narrowBlock`
+    /// rows of `b`, so that each block is packed while it is still in cache (one pass over memory,
+    /// where a matrix-vector product per row would make `m` passes and one sgemm over all of `b`
+    /// two). The blocks go over `threads` threads in stretches cut by the shapes alone, so every
+    /// value is the same sum for any thread count.
+    static func narrowProduct(
         m: Int, n: Int, k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
-        beta: Float
+        beta: Float, threads: Int = Parallel.threads
     ) {
-        _ = singleThreadedKernels
-        let pieces = max(1, min(16, n * k / (1 << 18)))
-        func edge(_ piece: Int) -> Int { piece == pieces ? n : (n * piece / pieces) / 16 * 16 }
-        Parallel.forEach(pieces, grain: 1) { range in
-            for piece in range {
-                let (first, last) = (edge(piece), edge(piece + 1))
-                guard last > first else { continue }
-                for row in 0..<m {
-                    cblas_sgemv(
-                        CblasRowMajor, CblasNoTrans, Int32(last - first), Int32(k), 1, b + first * k, Int32(k),
-                        a + row * k, 1, beta, c + row * n + first, 1)
+        let blocks = (n + narrowBlock - 1) / narrowBlock
+        let stretches = max(1, min(16, n * k / (1 << 18), blocks))
+        Parallel.forEach(stretches, grain: 1, threads: threads) { range in
+            for stretch in range {
+                for block in (blocks * stretch / stretches)..<(blocks * (stretch + 1) / stretches) {
+                    let first = block * narrowBlock, count = min(narrowBlock, n - first)
+                    gemm(
+                        m: m, n: count, k: k, a: a, lda: k, b: b + first * k, ldb: k, transposeB: true,
+                        c: c + first, ldc: n, beta: beta)
                 }
             }
         }
@@ -131,8 +136,8 @@ public func linear(_ x: Matrix, weight: Tensor, bias: Tensor?) -> Matrix {
             }
         }
         x.data.withUnsafeBufferPointer { input in
-            guard x.rows > BLAS.vectorRows else {
-                BLAS.parallelGemv(
+            guard x.rows > BLAS.narrowRows else {
+                BLAS.narrowProduct(
                     m: x.rows, n: outFeatures, k: x.cols, a: input.baseAddress!, b: weight.pointer,
                     c: out.baseAddress!, beta: bias == nil ? 0 : 1)
                 return

@@ -149,6 +149,40 @@ import TestSupport
         }
     }
 
+    /// The narrow product (a decoder step's few rows against a large weight, cut into blocks of
+    /// the weight's rows) against the sum written out, with the weight's last block partial, and
+    /// the same bits for every thread count (the shapes make four stretches of blocks).
+    @Test(arguments: [1, 2, 5, BLAS.narrowRows])
+    func narrowProductMatchesItsDefinitionForAnyThreadCount(rows: Int) {
+        let (n, k) = (8 * BLAS.narrowBlock + 37, 1100)
+        let a = Self.values(rows * k, seed: 31), b = Self.values(n * k, seed: 32),
+            start = Self.values(rows * n, seed: 33)
+        func product(threads: Int, beta: Float) -> [Float] {
+            var c = start
+            c.withUnsafeMutableBufferPointer { c in
+                BLAS.narrowProduct(
+                    m: rows, n: n, k: k, a: a, b: b, c: c.baseAddress!, beta: beta, threads: threads)
+            }
+            return c
+        }
+        let one = product(threads: 1, beta: 1)
+        var worst: Double = 0
+        for row in 0..<rows {
+            for col in 0..<n {
+                let sum = (0..<k).reduce(Double(start[row * n + col])) {
+                    $0 + Double(a[row * k + $1] * b[col * k + $1])
+                }
+                worst = max(worst, abs(Double(one[row * n + col]) - sum))
+            }
+        }
+        #expect(worst < 1e-3)
+        let zeroBeta = product(threads: 1, beta: 0)
+        #expect(abs(zeroBeta[n - 1] - (one[n - 1] - start[n - 1])) < 1e-3)
+        for threads in [2, 3, 8] {
+            #expect(product(threads: threads, beta: 1).map(\.bitPattern) == one.map(\.bitPattern), "\(threads) threads")
+        }
+    }
+
     @Test func normsGiveZeroMeanUnitVariance() {
         let ones = Tensor(shape: [4], storage: FloatBuffer([1, 1, 1, 1]))
         let zeros = Tensor(shape: [4], storage: FloatBuffer([0, 0, 0, 0]))
