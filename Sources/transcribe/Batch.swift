@@ -14,6 +14,8 @@ enum Outcome: Sendable {
 final class Batch: @unchecked Sendable {
     struct Options {
         var jobs = 1
+        /// Threads for the products, shared between the jobs at work.
+        var threads = 1
         var outputDirectory: BytePath?
         /// `-o FILE.<format>` with one input: that input's output file.
         var outputFile: BytePath?
@@ -56,6 +58,8 @@ final class Batch: @unchecked Sendable {
     private var startedNext = false
     private var nextToPrint = 0
     private var nextToStart = 0
+    /// Jobs that have not yet found the inputs all started: they share `options.threads`.
+    private var jobsAtWork = 0
     private var printedAny = false
     private var failures = 0
     /// Set when nothing more can be written (stdout or the output folder failed): no further
@@ -80,10 +84,18 @@ final class Batch: @unchecked Sendable {
     /// Runs every input; returns how many failed.
     func run() -> Int {
         let workers = max(1, min(options.jobs, inputs.count))
+        jobsAtWork = workers
+        BLAS.setThreads(max(1, options.threads / workers))
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             while let index = takeNext() {
                 let outcome = process(inputs[index], index: index)
                 finish(index, outcome)
+            }
+            // Nothing left to start: the jobs still at work take this one's threads from their
+            // next product on (results do not depend on the count).
+            lock.withLock {
+                jobsAtWork -= 1
+                if jobsAtWork > 0 { BLAS.setThreads(max(1, options.threads / jobsAtWork)) }
             }
         }
         if !options.writesFiles && stopReason == nil {

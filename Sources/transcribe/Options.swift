@@ -161,8 +161,12 @@ struct WhisperArguments: ParsableArguments {
 
 /// How the work is spread over the cores.
 struct PerformanceArguments: ParsableArguments {
-    @Option(name: [.customShort("j"), .long], help: "Files transcribed at once, sharing one loaded model.")
-    var jobs = 1
+    @Option(
+        name: [.customShort("j"), .long],
+        help: ArgumentHelp(
+            "Files transcribed at once, sharing one loaded model (default: one per thread, at most one per input).",
+            valueName: "n"))
+    var jobs: Int?
 
     @Option(
         name: .long,

@@ -60,7 +60,7 @@ struct Transcribe: ParsableCommand {
 
     func validate() throws {
         guard (performance.threads ?? 1) > 0 else { throw ValidationError("--threads must be at least 1") }
-        guard performance.jobs > 0 else { throw ValidationError("--jobs must be at least 1") }
+        guard (performance.jobs ?? 1) > 0 else { throw ValidationError("--jobs must be at least 1") }
         guard (whisper.beamSize ?? 1) > 0 else { throw ValidationError("--beam-size must be at least 1") }
         guard (whisper.batchSize ?? 1) > 0 else { throw ValidationError("--batch-size must be at least 1") }
         guard speech.vadThreshold > 0 && speech.vadThreshold <= 1 else {
@@ -222,8 +222,11 @@ struct Transcribe: ParsableCommand {
             return .usage
         }
 
-        let cores = ProcessInfo.processInfo.activeProcessorCount
-        BLAS.setThreads(performance.threads ?? max(1, cores / min(performance.jobs, max(inputs.count, 1))))
+        // Files side by side, one thread each, keep the cores busier than one file over all of
+        // them: a decoder step's products are too small to split well.
+        let threads = performance.threads ?? ProcessInfo.processInfo.activeProcessorCount
+        var jobs = max(1, min(performance.jobs ?? threads, inputs.count))
+        BLAS.setThreads(max(1, threads / jobs))
         let transcriber: any SpeechRecognizer
         do {
             let directory = try ModelDirectory.resolve(explicit: modelOptions.model)
@@ -236,8 +239,13 @@ struct Transcribe: ParsableCommand {
             options.classification = classification.options
             transcriber = try loadRecognizer(directory: directory, options: options)
             // Under a memory limit, stop here with one line rather than fail inside OpenBLAS.
-            try MemoryCheck.require(
-                transcriber.memoryNeeded(jobs: min(performance.jobs, inputs.count), threads: Parallel.threads))
+            if performance.jobs == nil && jobs > 1
+                && (try? MemoryCheck.require(transcriber.memoryNeeded(jobs: jobs, threads: Parallel.threads))) == nil
+            {
+                jobs = 1  // the default gives way to the limit: one file at a time with every thread
+                BLAS.setThreads(threads)
+            }
+            try MemoryCheck.require(transcriber.memoryNeeded(jobs: jobs, threads: Parallel.threads))
             if modelOptions.model == nil && !quiet {
                 Self.printError("transcribe: model \(directory.path) (\(transcriber.family))")
             }
@@ -296,7 +304,7 @@ struct Transcribe: ParsableCommand {
         let batch = Batch(
             transcriber: transcriber, inputs: inputs, renderer: renderer,
             options: .init(
-                jobs: performance.jobs, outputDirectory: outputDirectory, outputFile: outputFile,
+                jobs: jobs, threads: threads, outputDirectory: outputDirectory, outputFile: outputFile,
                 skipExisting: input.skipExisting,
                 emissions: emissionsDirectory, quiet: quiet,
                 languageGiven: whisper.language.flatMap { WhisperLanguages.code(for: $0) } != nil,
