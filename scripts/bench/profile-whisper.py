@@ -12,7 +12,7 @@ unset), and prints, for each stage, the share of all samples taken
 inside it, callees included: loading, the log-mel, the encoder, the cross-attention keys and values,
 the decoder's layers, the vocabulary projection, the search around them (beam bookkeeping, logit
 rules, temperature fallback), the word alignment. A stage's share times the process's CPU seconds
-is its CPU time.
+is its CPU time. Then the functions that take the most samples themselves (--top).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ STAGES = [
     ("encoder", r"WhisperEncoderV14callAsFunction"),
     ("decoding: all (search, decoder, projection, logit rules)", r"WhisperWindowDecoderV11decodeBatch"),
     ("decoder layers (self- and cross-attention, feed-forward)", r"WhisperDecoderV14callAsFunction"),
-    ("products of at most 8 rows (sgemv; mostly the vocabulary projection)", r"^cblas_sgemv$"),
+    ("narrow products (at most 8 rows; mostly the vocabulary projection)", r"narrowProduct"),
     ("logit rules (suppression, timestamps)", r"WhisperLogitFilterV5apply"),
     ("word alignment (cross-attention weights, DTW)", r"alignedWords"),
 ]
@@ -46,6 +46,7 @@ def main() -> None:
     parser.add_argument("--model", required=True)
     parser.add_argument("--binary", type=Path, default=ROOT / ".build/release/transcribe")
     parser.add_argument("--beam-size", default="5")
+    parser.add_argument("--top", type=int, default=15, help="functions listed by their own samples (15)")
     parser.add_argument("files", nargs="*", type=Path)
     args = parser.parse_args()
     files = args.files or [SAMPLES / name for name in (
@@ -65,11 +66,13 @@ def main() -> None:
             check=True, capture_output=True, text=True).stdout
     wall, user, system = map(float, timing.split()[:3])
     shares: dict[str, float] = {}
+    own: dict[str, float] = {}
     for line in report.splitlines():
         match = re.match(r"\s*([\d.]+)%\s+([\d.]+)%\s+\[\.\]\s+(\S+)", line)
         if not match:
             continue
         children, self_share, symbol = float(match[1]), float(match[2]), match[3]
+        own[symbol] = own.get(symbol, 0.0) + self_share
         for stage, pattern in STAGES:
             if re.search(pattern, symbol):
                 shares[stage] = max(shares.get(stage, 0.0), children)
@@ -79,6 +82,11 @@ def main() -> None:
     for stage, _ in STAGES:
         share = shares.get(stage, 0.0)
         print(f"| {stage} | {share:.1f}% | {share / 100 * cpu:.2f} |")
+    print(f"\nThe {args.top} functions with the most samples of their own (callees excluded):\n")
+    print("| function | share of samples |\n|---|--:|")
+    for symbol, share in sorted(own.items(), key=lambda item: -item[1])[: args.top]:
+        name = subprocess.run(["swift", "demangle", "--simplified", "--compact", symbol], capture_output=True, text=True).stdout.strip()
+        print(f"| `{(name or symbol)[:110]}` | {share:.1f}% |")
 
 
 if __name__ == "__main__":
