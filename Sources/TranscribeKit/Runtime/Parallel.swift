@@ -18,15 +18,25 @@ public enum Parallel {
     /// Calls `body` on disjoint ranges covering `0..<count`, in parallel when there is enough
     /// work: at least `grain` items per range, on up to `threads` threads.
     static func forEach(_ count: Int, grain: Int, threads: Int = threads, _ body: (Range<Int>) -> Void) {
-        let chunks = min(threads, max(1, count / max(grain, 1)))
+        let most = max(1, count / max(grain, 1))
+        let chunks = min(threads, most)
         guard chunks > 1 else {
             body(0..<count)
             return
         }
-        // The ranges are disjoint, so the callers' buffers are never written from two threads.
+        // Each thread takes the next of up to four blocks per thread as soon as it is free, so
+        // that a thread that starts late (a worker waking up) or runs slower leaves the rest to
+        // the others rather than being waited for. The blocks are disjoint, so the callers'
+        // buffers are never written from two threads.
+        let blocks = min(most, 4 * chunks)
+        let taken = BlockCounter()
         withoutActuallyEscaping(body) { body in
-            let piece = { (chunk: Int) in
-                ThreadShare.with(1) { body((count * chunk / chunks)..<(count * (chunk + 1) / chunks)) }
+            let piece = { (_: Int) in
+                ThreadShare.with(1) {
+                    while case let block = taken.next(), block < blocks {
+                        body((count * block / blocks)..<(count * (block + 1) / blocks))
+                    }
+                }
             }
             if WorkerPool.shared.run(pieces: chunks, piece) { return }
             // Another split holds the pool's threads.
@@ -89,6 +99,14 @@ private enum ThreadShare {
         defer { pthread_setspecific(key, previous) }
         body()
     }
+}
+
+/// The blocks of one split handed out so far.
+private final class BlockCounter: Sendable {
+    private let count = Atomic<Int>(0)
+
+    /// The next block's index (each index once, in order).
+    func next() -> Int { count.add(1, ordering: .relaxed).oldValue }
 }
 
 private struct UncheckedSendable<Value>: @unchecked Sendable {
