@@ -38,12 +38,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from transformers import (
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+from torchaudio_kaldi import stub_broken_torchaudio  # noqa: E402
+
+stub_broken_torchaudio()  # before transformers is imported
+from transformers import (  # noqa: E402
     Wav2Vec2Config,
     Wav2Vec2ForCTC,
 )
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 from fixture_tools import save_pretrained  # noqa: E402
 from wav2vec2_processor import SAMPLE_RATE, VOCAB, make_processor  # noqa: E402
 

@@ -11,11 +11,18 @@ tutorials is torch.set_num_threads, so that it uses as many threads as transcrib
 """
 
 import argparse
+import sys
 import wave
+from pathlib import Path
 
 import numpy as np
 import torch
-from transformers import Wav2Vec2ForCTC, Wav2Vec2Processor
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+from torchaudio_kaldi import stub_broken_torchaudio  # noqa: E402
+
+stub_broken_torchaudio()  # before transformers is imported
+from transformers import Wav2Vec2ForCTC, Wav2Vec2Processor  # noqa: E402
 
 
 def read_wav(path: str) -> tuple[np.ndarray, int]:

@@ -8,7 +8,8 @@ CUDA than torch's and refuses to import. Its compliance/kaldi.py is plain torch,
 holding only that file; fbank needs nothing else from it.
 
 Imported by fixtures/make-classification-fixtures.py, fixtures/train-event-fixtures.py and
-bench/benchmark-classification.py.
+bench/benchmark-classification.py; `stub_broken_torchaudio()` by the scripts that import transformers
+for Wav2Vec2 (bench/make-benchmark-model.py, bench/benchmark.py's torch worker, bench/python-cold-start.py).
 """
 
 from __future__ import annotations
@@ -24,16 +25,25 @@ TORCHAUDIO_PIN = "torchaudio==2.11.0"
 
 def use_torchaudio_kaldi() -> None:
     """Imports torchaudio, or puts in its place a stub whose compliance.kaldi is the installed file."""
+    if importlib.util.find_spec("torchaudio") is None:
+        raise SystemExit(
+            "torchaudio is not installed; ASTFeatureExtractor's filter bank is its compliance/kaldi.py:\n"
+            f"    python3 -m pip install --no-deps {TORCHAUDIO_PIN}"
+        )
+    stub_broken_torchaudio()
+
+
+def stub_broken_torchaudio() -> None:
+    """Where torchaudio is installed but does not import (the CUDA mismatch above), puts the stub in
+    its place, so that transformers, which imports it whenever it is installed, imports; nothing where
+    torchaudio is absent or imports.  For scripts that need no torchaudio at all (Wav2Vec2, Whisper)."""
     try:
         import torchaudio  # noqa: F401
 
         return
     except ImportError as error:
         if importlib.util.find_spec("torchaudio") is None:
-            raise SystemExit(
-                "torchaudio is not installed; ASTFeatureExtractor's filter bank is its compliance/kaldi.py:\n"
-                f"    python3 -m pip install --no-deps {TORCHAUDIO_PIN}"
-            ) from error
+            return
         reason = error
     except (RuntimeError, OSError) as error:
         reason = error

@@ -72,6 +72,11 @@ def load_converter():
 
 def check_loading(dst: Path, problems: list[str]):
     import torch
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+    from torchaudio_kaldi import stub_broken_torchaudio
+
+    stub_broken_torchaudio()  # before transformers is imported
     from transformers import WhisperForConditionalGeneration
     from transformers.models.whisper.modeling_whisper import sinusoids
 
