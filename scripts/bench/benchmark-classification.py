@@ -392,7 +392,7 @@ def measure(row: Row, spec: BenchModel, path: Path, pipeline_worker: PipelineWor
             runner: bench.Runner) -> None:  # fmt: skip
     """One timed run of `row`, added to row.m and its labels (or row.m's error)."""
     if pipeline_worker is None:
-        run = runner.run(transcribe_command(args, spec, path), env=vad.transcribe_env())
+        run = runner.run(transcribe_command(args, spec, path), env=bench.transcribe_env())
         if run.error is None:
             try:
                 windows, top = transcribe_windows(run.stdout)
@@ -427,7 +427,7 @@ def run_model(spec: BenchModel, inputs: dict[str, Path], args: argparse.Namespac
             if row.engine == "transcribe":
                 if row.input == "clip":
                     log(f"{spec.title}: transcribe, untimed, on the clip (page cache)")
-                    run = runner.run(transcribe_command(args, spec, inputs["clip"]), env=vad.transcribe_env())
+                    run = runner.run(transcribe_command(args, spec, inputs["clip"]), env=bench.transcribe_env())
                     if run.error:
                         for r in rows:
                             if r.engine == "transcribe":
@@ -553,8 +553,7 @@ def main(argv: list[str]) -> None:
     log(f"long recording: {long_path} ({recipe['seconds']:.1f} s, {recipe['speech_seconds']:.1f} s of speech)")
 
     runner = bench.Runner(int(args.mem_limit_gib * 2**30) if args.mem_limit_gib > 0 else None, args.timeout)
-    blas = {"timed": vad.openblas_corename(vad.transcribe_env()), "shell": vad.openblas_corename(dict(os.environ)),
-            "shell_variables": {k: os.environ[k] for k in vad.BLAS_VARIABLES if k in os.environ}}  # fmt: skip
+    blas = bench.openblas_report()
     context = {
         "date": datetime.datetime.now().isoformat(timespec="seconds"), "cpu": bench.cpu_name(), "cores": os.cpu_count(),
         "memory_gib": bench.mem_total_bytes() / 2**30, "load_before": os.getloadavg(), "git": bench.git_state(),
@@ -595,7 +594,6 @@ def input_name(spec: BenchModel, name: str, seconds: float) -> str:
 
 def render(args, context, all_rows, results, clips, notes) -> str:  # noqa: ANN001
     v, blas, pipeline = context["versions"], context["openblas"], context["pipeline"]
-    shell = ", ".join(f"{k}={val}" for k, val in blas["shell_variables"].items()) or "neither variable set"
     long_seconds = context["long_recording"]["seconds"]
     seconds = {"clip": None, "long": long_seconds}
     lines = [
@@ -604,8 +602,7 @@ def render(args, context, all_rows, results, clips, notes) -> str:  # noqa: ANN0
         f"- {context['date']}, {context['duration_min']:.1f} min; {context['cpu']}, {context['cores']} cores, "
         f"{context['memory_gib']:.0f} GiB; load average {context['load_before'][0]:.2f} before, {context['load_after'][0]:.2f} after",
         f"- transcribe: `{context['binary']}` (built {context['binary_built']}; the tree is at {context['git']}), "
-        f"`--threads {args.threads} -f json`; OpenBLAS kernels of the timed command (OPENBLAS_CORETYPE, "
-        f"OPENBLAS_L2_SIZE unset): {blas['timed']} (this shell: {shell}, {blas['shell']})",
+        f"`--threads {args.threads} -f json`; {bench.openblas_line(blas)}",
         f"- transformers {pipeline.get('transformers', v['transformers'])}, torch {pipeline.get('torch', v['torch'])}: "
         f"`pipeline(\"audio-classification\", top_k={TOP_K}, dtype=float32, device=\"cpu\")`, "
         f"torch.set_num_threads({pipeline.get('threads', args.threads)}), attention {pipeline.get('attention', '?')}, "

@@ -113,7 +113,6 @@ SAMPLE_RATE = 16_000
 LONG_SEED = 20240917
 PAUSE_SECONDS = (1.0, 6.0)
 NOISE_AMPLITUDE = (0.002, 0.01)
-BLAS_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 QUICK = {"minutes": 2.0, "runs": 1, "models": ["tiny.en"], "clips": 3}
 
 
@@ -362,20 +361,7 @@ def long_recording(minutes: float, rows: list[dict[str, str]]) -> tuple[Path, di
     return path, recipe
 
 
-def transcribe_env() -> dict[str, str]:
-    """This shell's environment without OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE: OpenBLAS's own choice."""
-    return {k: v for k, v in os.environ.items() if k not in BLAS_VARIABLES}
-
-
-def openblas_corename(env: dict[str, str]) -> str:
-    """openblas_get_corename() of libopenblas.so.0 in a fresh process with `env`."""
-    code = ("import ctypes; lib = ctypes.CDLL('libopenblas.so.0'); lib.openblas_get_corename.restype = ctypes.c_char_p; "
-            "print(lib.openblas_get_corename().decode())")  # fmt: skip
-    try:
-        result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired) as error:
-        return f"unknown ({error})"
-    return result.stdout.strip() if result.returncode == 0 else f"unknown ({bench.last_line(result.stderr)})"
+transcribe_env = bench.transcribe_env  # the timed commands' environment: OpenBLAS's own kernels
 
 
 def transcribe_command(args: argparse.Namespace, model: str, engine: str, files: list[Path], fmt: str) -> list[str]:
@@ -667,8 +653,7 @@ def main(argv: list[str]) -> None:
     files = args.files or ([r["file"] for r in all_rows[: QUICK["clips"]]] if args.quick else None)
     clips = sample_table("benchmark-vad", files)
     runner = bench.Runner(int(args.mem_limit_gib * 2**30) if args.mem_limit_gib > 0 else None, args.timeout)
-    blas = {"timed": openblas_corename(transcribe_env()), "shell": openblas_corename(dict(os.environ)),
-            "shell_variables": {k: os.environ[k] for k in BLAS_VARIABLES if k in os.environ}}  # fmt: skip
+    blas = bench.openblas_report()
     context = {
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
         "cpu": bench.cpu_name(), "cores": os.cpu_count(), "load_before": os.getloadavg(), "git": bench.git_state(),
@@ -716,16 +701,13 @@ def main(argv: list[str]) -> None:
 
 def render(args, context, wer, clips, accuracy_results, speed_rows, recipe, notes) -> str:  # noqa: ANN001
     v, blas = context["versions"], context["openblas"]
-    shell = ", ".join(f"{k}={val}" for k, val in blas["shell_variables"].items()) or "neither variable set"
     lines = [
         "# Whisper with VAD: transcribe against faster-whisper" + (" (--quick)" if args.quick else ""),
         "",
         f"- {context['date']}, {context.get('duration_min', 0):.1f} min; {context['cpu']}, {context['cores']} cores; "
         f"load average {context['load_before'][0]:.2f} before, {context.get('load_after', context['load_before'])[0]:.2f} after",
         f"- transcribe: `{context['binary']}` (built {context['binary_built']}; the tree is at {context['git']}), "
-        f"`--threads {args.threads} -q`; "
-        f"OpenBLAS kernels of the timed command (OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE unset): {blas['timed']} "
-        f"(this shell: {shell}, {blas['shell']})",
+        f"`--threads {args.threads} -q`; {bench.openblas_line(blas)}",
         f"- faster-whisper {v['faster-whisper']}, ctranslate2 {v['ctranslate2']}, onnxruntime {v['onnxruntime']}, "
         f"av {v['av']}, jiwer {v['jiwer']}; cpu_threads={args.threads}; batch size {args.batch_size}",
         f"- models: {', '.join(f'{m} (language {MODELS[m].language} for both engines)' if MODELS[m].language else m for m in args.models)}; "

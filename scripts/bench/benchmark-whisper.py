@@ -160,7 +160,7 @@ def transcribe_command(args: argparse.Namespace, model: str, engine: str, beam: 
 def run_transcribe(row: Row, args: argparse.Namespace, model: str, beam: int, clips: list[Clip],
                    runner: bench.Runner, timed: bool = True) -> None:  # fmt: skip
     """One process over all clips; adds its time and transcripts to the row (or sets the row's error)."""
-    env = dict(os.environ) if row.engine == "transcribe-pinned" else vad.transcribe_env()
+    env = dict(os.environ) if row.engine == "transcribe-pinned" else bench.transcribe_env()
     run = runner.run(transcribe_command(args, model, row.engine, beam, clips), env=env)
     names = {str(c.for_transcribe): c.name for c in clips}
     texts = {}
@@ -257,7 +257,6 @@ def render(args: argparse.Namespace, context: dict, wer, clips: list[dict], resu
     seconds = sum(float(row["seconds"]) for row in clips)
     references = {row["file"]: wer.normalize(row["reference_transcript"]) for row in clips}
     v, blas = context["versions"], context["openblas"]
-    shell = ", ".join(f"{k}={val}" for k, val in blas["shell_variables"].items()) or "neither variable set"
     lines = [
         "# Whisper: transcribe against faster-whisper" + (" (--quick)" if args.quick else ""),
         "",
@@ -268,8 +267,7 @@ def render(args: argparse.Namespace, context: dict, wer, clips: list[dict], resu
         + ("both engines given the same samples (--audio same)" if args.audio == "same"
            else "each engine decoding the files itself (--audio own)"),
         f"- transcribe: `{context['binary']}` (built {context['binary_built']}; the tree is at {context['git']}), "
-        f"`--threads {args.threads}`; OpenBLAS kernels of the timed command (OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE "
-        f"unset): {blas['timed']} (this shell: {shell}, {blas['shell']})",
+        f"`--threads {args.threads}`; {bench.openblas_line(blas)}",
         f"- faster-whisper {v['faster-whisper']}, ctranslate2 {v['ctranslate2']}, av {v['av']}; cpu_threads={args.threads}; "
         "timed as the calls on the loaded model (its load is below); transcribe as a whole process",
     ]  # fmt: skip
@@ -360,8 +358,7 @@ def main(argv: list[str]) -> None:
     files = args.files or ([r["file"] for r in sample_table("benchmark-whisper")[: QUICK["clips"]]] if args.quick else None)
     clips = sample_table("benchmark-whisper", files)
     runner = bench.Runner(int(args.mem_limit_gib * 2**30) if args.mem_limit_gib > 0 else None, args.timeout)
-    blas = {"timed": vad.openblas_corename(vad.transcribe_env()), "shell": vad.openblas_corename(dict(os.environ)),
-            "shell_variables": {k: os.environ[k] for k in vad.BLAS_VARIABLES if k in os.environ}}  # fmt: skip
+    blas = bench.openblas_report()
     context = {
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
         "cpu": bench.cpu_name(), "cores": os.cpu_count(), "load_before": os.getloadavg(), "git": bench.git_state(),

@@ -617,7 +617,8 @@ def sgemm_ceiling(threads: int, seconds_per_shape: float, notes: list[str]) -> t
         if compiled.returncode != 0:
             notes.append(f"sgemm-ceiling.c did not compile: {last_line(compiled.stderr)}")
             return None, None, ""
-        result = subprocess.run([str(binary), str(threads), str(seconds_per_shape)], capture_output=True, text=True)
+        result = subprocess.run([str(binary), str(threads), str(seconds_per_shape)], capture_output=True, text=True,
+                                env=transcribe_env())  # the kernels transcribe gets
     except OSError as error:
         notes.append(f"sgemm ceiling unavailable: {error}")
         return None, None, ""
@@ -659,12 +660,47 @@ def time_transcribe(runner: Runner, binary: Path, model: Path, files: list[Path]
     return time_processes(runner, command, len(files), runs, warmup)
 
 
+BLAS_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+def transcribe_env() -> dict[str, str]:
+    """This shell's environment without OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE: OpenBLAS's own choice
+    of kernels, as a user gets it.  Every timed transcribe command runs with it."""
+    return {k: v for k, v in os.environ.items() if k not in BLAS_VARIABLES}
+
+
+def openblas_corename(env: dict[str, str]) -> str:
+    """openblas_get_corename() of libopenblas.so.0 in a fresh process with `env`."""
+    code = ("import ctypes; lib = ctypes.CDLL('libopenblas.so.0'); lib.openblas_get_corename.restype = ctypes.c_char_p; "
+            "print(lib.openblas_get_corename().decode())")  # fmt: skip
+    try:
+        result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"unknown ({error})"
+    return result.stdout.strip() if result.returncode == 0 else f"unknown ({last_line(result.stderr)})"
+
+
+def openblas_report() -> dict:
+    """The kernels the timed transcribe commands get, those this shell's environment gives, and the
+    OpenBLAS variables it sets: for the tables' headers."""
+    return {"timed": openblas_corename(transcribe_env()), "shell": openblas_corename(dict(os.environ)),
+            "shell_variables": {k: os.environ[k] for k in BLAS_VARIABLES if k in os.environ}}  # fmt: skip
+
+
+def openblas_line(blas: dict) -> str:
+    """The header's words for openblas_report()."""
+    shell = ", ".join(f"{k}={v}" for k, v in blas["shell_variables"].items()) or "neither variable set"
+    return (f"OpenBLAS kernels of the timed transcribe commands (OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE unset): "
+            f"{blas['timed']} (this shell: {shell}, {blas['shell']})")  # fmt: skip
+
+
 def time_processes(runner: Runner, command: list[str], lines: int, runs: int, warmup: bool) -> Measurement:
-    """`runs` fresh processes of `command` (after an untimed one if `warmup`); each must print `lines`
-    transcript lines and exit 0, or the first that does not is the measurement's error."""
+    """`runs` fresh transcribe processes of `command` (after an untimed one if `warmup`), with
+    transcribe_env(); each must print `lines` transcript lines and exit 0, or the first that does not
+    is the measurement's error."""
     result = Measurement()
     for index in range(-1 if warmup else 0, runs):
-        run = runner.run(command)
+        run = runner.run(command, env=transcribe_env())
         if run.error is None and run.stdout.count("\n") != lines:
             run.error = "error (output)"
             run.stderr += f"\nexpected {lines} transcript lines, got {run.stdout.count(chr(10))}"
@@ -736,6 +772,9 @@ def worker(argv: list[str]) -> None:
         warm = x[:, : WARMUP_SECONDS_LONG * SAMPLE_RATE] if long else x
         if args.engine == "torch":
             import torch
+            from torchaudio_kaldi import stub_broken_torchaudio
+
+            stub_broken_torchaudio()  # before transformers is imported
             import transformers
             from transformers import Wav2Vec2ForCTC
 
@@ -1016,6 +1055,7 @@ def main(argv: list[str]) -> None:
         "load_before": load_before, "load_after": load_after, "git": built_from,
         "versions": versions(), "blas": blas_config, "ceiling": ceiling, "ceilings": [c for c, _, _ in ceilings],
         "sustained": sustained, "sustaineds": [c for _, c, _ in ceilings], "python_reports": python_reports,
+        "openblas": openblas_report(),
     }  # fmt: skip
     context["windowing"] = transcribe_windowing()
     context["batch_files"] = len(batch)
@@ -1095,7 +1135,8 @@ def render(args, context, config, startup, speed, cold, batch_rows, notes) -> st
         f"- {context['date']}, {context['duration_min']:.1f} min; {context['cpu']}, {context['cores']} cores, "
         f"{context['memory_gib']:.0f} GiB; load average {context['load_before'][0]:.2f} before, "
         f"{context['load_after'][0]:.2f} after",
-        f"- transcribe at {context['git']}; `--threads {threads}`",
+        f"- transcribe at {context['git']}; `--threads {threads}`; "
+        + (openblas_line(context["openblas"]) if "openblas" in context else "OpenBLAS kernels not recorded"),
         f"- model: {args.model.relative_to(REPO) if args.model.is_relative_to(REPO) else args.model} "
         f"(random weights, facebook/wav2vec2-base-960h configuration), float32 everywhere",
         f"- torch {v['torch']}, transformers {v['transformers']} (attention: {attention}, eager mode), "
