@@ -10,6 +10,8 @@ How to run (from the repository root; CPU only; needs GNU time for peak RSS):
     python3 scripts/bench/benchmark-whisper.py --quick --wait-quiet 0    # smoke run: tiny.en, beam 5, 3 clips, 1 run
     python3 scripts/bench/benchmark-whisper.py                           # tiny.en and base, beam 5 and 1, 3 runs (~35 min)
     python3 scripts/bench/benchmark-whisper.py --models base --beams 1 --runs 5 --engines 'transcribe*'
+    scripts/bench/build-whisper-cpp.sh ~/src/whisper.cpp                 # whisper.cpp rows too:
+    python3 scripts/bench/benchmark-whisper.py --whisper-cpp bench-out/whisper.cpp
 
 The tables go to stdout and to bench-out/whisper/results.md, the raw numbers (every time, every
 transcript) to bench-out/whisper/results.json (both git-ignored); progress goes to stderr.
@@ -46,6 +48,13 @@ Rows, for each model and beam size (--beams, default 5 and 1), all with --thread
                         model load is left out (the header gives it), which favours faster-whisper by
                         that much against transcribe's whole process; so does --audio same, which
                         leaves its audio decoding out.
+    whisper.cpp         with --whisper-cpp DIR (scripts/bench/build-whisper-cpp.sh builds DIR from a
+                        whisper.cpp source tree): `DIR/bin/whisper-cli -m DIR/models/ggml-MODEL.bin -t T
+                        -bs B -bo 5 -l en -nt -np -otxt -f CLIP...`, one process for all clips, timed
+                        from spawn to exit like transcribe; float16 weights converted from the same
+                        checkpoints (whisper.cpp's own format and precision), its own decoding rules
+                        (temperature fallback included), no word timestamps.  Its transcripts are read
+                        from the CLIP.txt files it writes (deleted before each run).
 OpenBLAS picks its own kernels for transcribe: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are removed from
 the timed command's environment only; the header names the kernels (openblas_get_corename()).
 `--pinned` adds a row with this shell's environment as it is (e.g. OPENBLAS_CORETYPE=Haswell).
@@ -94,7 +103,7 @@ def import_script(path: Path, name: str):  # noqa: ANN201
 vad = import_script(Path(__file__).with_name("benchmark-vad.py"), "benchmark_vad")  # models, workers, OpenBLAS
 
 OUT = bench.OUT / "whisper"
-ENGINES = ("transcribe", "transcribe-j1", "transcribe-pinned", "fw")
+ENGINES = ("transcribe", "transcribe-j1", "transcribe-pinned", "fw", "whisper.cpp")
 QUICK = {"models": ["tiny.en"], "beams": [5], "runs": 1, "clips": 3}
 
 
@@ -147,7 +156,7 @@ class Row:
     def label(self) -> str:
         return {"transcribe": "transcribe", "transcribe-j1": "transcribe -j 1",
                 "transcribe-pinned": "transcribe, this shell's OpenBLAS variables",
-                "fw": f"faster-whisper {self.compute_type}"}[self.engine]  # fmt: skip
+                "fw": f"faster-whisper {self.compute_type}", "whisper.cpp": "whisper.cpp float16"}[self.engine]  # fmt: skip
 
 
 def transcribe_command(args: argparse.Namespace, model: str, engine: str, beam: int, clips: list[Clip]) -> list[str]:
@@ -178,6 +187,29 @@ def run_transcribe(row: Row, args: argparse.Namespace, model: str, beam: int, cl
         row.texts.append(texts)
 
 
+def run_whisper_cpp(row: Row, args: argparse.Namespace, model: str, beam: int, clips: list[Clip],
+                    runner: bench.Runner, timed: bool = True) -> None:  # fmt: skip
+    """One whisper-cli process over all clips; adds its time and transcripts to the row."""
+    texts = {c.name: Path(f"{c.for_transcribe}.txt") for c in clips}
+    for path in texts.values():
+        path.unlink(missing_ok=True)
+    command = [str(args.whisper_cpp / "bin" / "whisper-cli"), "-m", str(args.whisper_cpp / "models" / f"ggml-{model}.bin"),
+               "-t", str(args.threads), "-bs", str(beam), "-bo", "5", "-l", "en", "-nt", "-np", "-otxt"]  # fmt: skip
+    for clip in clips:
+        command += ["-f", str(clip.for_transcribe)]
+    run = runner.run(command)
+    missing = [name for name, path in texts.items() if not path.exists()]
+    if run.error is None and missing:
+        run.error = f"error ({len(missing)} of {len(clips)} clips without a transcript)"
+    if run.error:
+        row.m = bench.Measurement(error=run.error, detail=bench.last_line(run.stderr), peak_kib=run.peak_kib)
+    elif timed:
+        row.m.times.append(run.seconds)
+        row.m.peak_kib = max(row.m.peak_kib or 0, run.peak_kib or 0) or None
+        row.m.add_load(run)
+        row.texts.append({name: " ".join(path.read_text().split()) for name, path in texts.items()})
+
+
 def run_faster_whisper(row: Row, worker, args: argparse.Namespace, beam: int, clips: list[Clip]) -> None:  # noqa: ANN001
     """Every clip through the loaded model; adds the sum of the calls' times to the row."""
     total, texts = 0.0, {}
@@ -204,8 +236,9 @@ def measure(args: argparse.Namespace, clips: list[Clip], runner: bench.Runner, n
             for model in args.models:
                 groups = {}
                 for beam in args.beams:
-                    rows = [Row(e) for e in ENGINES if e != "fw" and e in args.engine_list]
+                    rows = [Row(e) for e in ENGINES if e.startswith("transcribe") and e in args.engine_list]
                     rows += [Row("fw", c) for c in args.compute_types] if "fw" in args.engine_list else []
+                    rows += [Row("whisper.cpp")] if "whisper.cpp" in args.engine_list else []
                     groups[beam] = rows
                 results[model] = {"groups": groups, "loads": {}}
                 for compute_type in args.compute_types if "fw" in args.engine_list else []:
@@ -221,7 +254,10 @@ def measure(args: argparse.Namespace, clips: list[Clip], runner: bench.Runner, n
                         results[model]["loads"][compute_type] = worker.ready["load_s"]
                 for beam, rows in groups.items():
                     for row in rows:
-                        if row.engine != "fw":
+                        if row.engine == "whisper.cpp":
+                            log(f"{model}, beam {beam}: warm-up of {row.label} on {clips[0].name}")
+                            run_whisper_cpp(row, args, model, beam, clips[:1], runner, timed=False)
+                        elif row.engine != "fw":
                             log(f"{model}, beam {beam}: warm-up of {row.label} on {clips[0].name}")
                             run_transcribe(row, args, model, beam, clips[:1], runner, timed=False)
                         elif (model, row.compute_type) not in workers:
@@ -241,6 +277,8 @@ def measure(args: argparse.Namespace, clips: list[Clip], runner: bench.Runner, n
                             log(f"round {round_index + 1}/{args.runs}, {model}, beam {beam}: {row.label}")
                             if row.engine == "fw":
                                 run_faster_whisper(row, workers[(model, row.compute_type)], args, beam, clips)
+                            elif row.engine == "whisper.cpp":
+                                run_whisper_cpp(row, args, model, beam, clips, runner)
                             else:
                                 run_transcribe(row, args, model, beam, clips, runner)
                             if row.m.error:
@@ -316,6 +354,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help=f"rows, names or patterns, of {','.join(ENGINES)} (default all but transcribe-pinned)")  # fmt: skip
     parser.add_argument("--audio", choices=["same", "own"], default="same",
                         help="same: both engines get the samples transcribe decodes (default); own: each decodes the files")  # fmt: skip
+    parser.add_argument("--whisper-cpp", type=Path, metavar="DIR",
+                        help="add whisper.cpp rows: DIR as scripts/bench/build-whisper-cpp.sh makes it")  # fmt: skip
     parser.add_argument("--pinned", action="store_true", help="add transcribe with this shell's OpenBLAS variables")
     parser.add_argument("--compute-types", type=names, default=["float32", "int8"],
                         help="faster-whisper compute types (default float32,int8)")  # fmt: skip
@@ -335,10 +375,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args.batch_size = 8  # the worker's, unused by its "fw" engine
     if set(args.models) - set(vad.MODELS):
         parser.error(f"--models: choose from {','.join(vad.MODELS)}")
-    patterns = args.engines + (["transcribe-pinned"] if args.pinned else [])
+    patterns = args.engines + (["transcribe-pinned"] if args.pinned else []) + (["whisper.cpp"] if args.whisper_cpp else [])
     args.engine_list = [e for e in ENGINES if any(fnmatch.fnmatchcase(e, p) for p in patterns)]
     if not args.engine_list:
         parser.error(f"--engines matches none of {','.join(ENGINES)}")
+    if args.whisper_cpp and not (args.whisper_cpp / "bin" / "whisper-cli").exists():
+        parser.error(f"--whisper-cpp: no {args.whisper_cpp / 'bin' / 'whisper-cli'} (scripts/bench/build-whisper-cpp.sh)")
     if min(args.runs, args.threads, *args.beams) < 1:
         parser.error("runs, threads and beam sizes must be positive")
     return args

@@ -31,7 +31,7 @@ What it does, in order:
 
 Table 1, speed (one row per input length and engine):
 
-    engine       transcribe (process): `transcribe --model DIR --threads T FILE`, timed from spawn to
+    engine       transcribe (process): `transcribe --model DIR --threads T -f jsonl FILE`, timed from spawn to
                    exit, so it includes process start, model load (safetensors), reading the WAV,
                    normalisation, the forward pass, CTC decoding and printing.  One process per run,
                    after one untimed run (page cache) for inputs up to 60 s.
@@ -655,8 +655,10 @@ def onnxruntime_session(model: Path, threads: int, profile_prefix: str | None = 
 
 def time_transcribe(runner: Runner, binary: Path, model: Path, files: list[Path], threads: int, runs: int,
                     warmup: bool = False, jobs: int = 1) -> Measurement:  # fmt: skip
-    """`runs` fresh transcribe processes over `files`; each must print one line per file and exit 0."""
-    command = [str(binary), "--model", str(model), "--threads", str(threads), "--jobs", str(jobs), *map(str, files)]
+    """`runs` fresh transcribe processes over `files`; each must print one line per file and exit 0
+    (jsonl: one record per input, where txt has a line per subtitle cue)."""
+    command = [str(binary), "--model", str(model), "--threads", str(threads), "--jobs", str(jobs), "-f", "jsonl",
+               *map(str, files)]  # fmt: skip
     return time_processes(runner, command, len(files), runs, warmup)
 
 
