@@ -28,7 +28,7 @@ struct Transcribe: ParsableCommand {
               transcribe --format json --characters speech.flac
               cat speech.ogg | transcribe -
               find corpus -name '*.flac' | transcribe --files-from - --format jsonl > corpus.jsonl
-              transcribe --output-dir out --format vtt --skip-existing --jobs 2 *.wav
+              transcribe --output-dir out --format vtt --skip-existing *.wav
               transcribe --shard 0/4 --files-from list.txt --output-dir out   # machine 1 of 4
               parallel -j4 transcribe --shard {}/4 --files-from list.txt --output-dir out ::: 0 1 2 3
               transcribe --emissions logits/ speech.wav   # also writes logits/speech.npy (CTC)

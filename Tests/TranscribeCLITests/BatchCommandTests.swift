@@ -48,7 +48,9 @@ import TestSupport
         let one = try Run(["--model", Self.model, "--jobs", "1"] + inputs)
         #expect(one.status == 0)
         #expect(one.stdout.split(separator: "\n").count == inputs.count)
-        for options in [["--jobs", "3"], [], ["--threads", "3"], ["--threads", "3", "--jobs", "2"], ["--threads", "1"]] {
+        for options in [
+            ["--jobs", "3"], [], ["--threads", "3"], ["--threads", "3", "--jobs", "2"], ["--threads", "1"],
+        ] {
             let run = try Run(["--model", Self.model] + options + inputs)
             #expect(run.status == 0, "\(options)")
             #expect(run.stdout == one.stdout, "\(options)")
