@@ -58,6 +58,9 @@ final class Batch: @unchecked Sendable {
     private var startedNext = false
     private var nextToPrint = 0
     private var nextToStart = 0
+    /// Inputs transcribed after stdout failed, whose results could not be printed: with those
+    /// never started, the inputs the run's last line says were not transcribed.
+    private var undelivered = 0
     /// Jobs that have not yet found the inputs all started: they share `options.threads`.
     private var jobsAtWork = 0
     private var printedAny = false
@@ -102,8 +105,8 @@ final class Batch: @unchecked Sendable {
             writeStdout(printedAny ? renderer.stdoutFraming.suffix : renderer.stdoutFraming.empty)
         }
         progress.finish()
-        if let stopReason, nextToStart < inputs.count {
-            let left = inputs.count - nextToStart
+        if let stopReason, nextToStart < inputs.count || undelivered > 0 {
+            let left = inputs.count - nextToStart + undelivered
             failures += left
             Diagnostics.write(
                 "transcribe: stopped: \(left) of \(inputs.count) inputs were not transcribed (\(stopReason))\n")
@@ -274,7 +277,9 @@ final class Batch: @unchecked Sendable {
                 } else if let whisper = recognition.whisper, !startedNext, Diagnostics.isTerminal && !options.quiet {
                     Diagnostics.write("transcribe: \(input.name): \(languageLine(whisper))\n")
                 }
-                if !options.writesFiles {
+                if !options.writesFiles && stopReason != nil {
+                    undelivered += 1  // stdout failed while this input was in progress
+                } else if !options.writesFiles {
                     decide(nextToPrint, renderer.stdoutRecord(input, recognition), languageLine: nil)
                     if !printDecided() { failures += 1 }
                 }
