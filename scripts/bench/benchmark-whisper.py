@@ -178,13 +178,18 @@ def run_transcribe(row: Row, args: argparse.Namespace, model: str, beam: int, cl
         texts[names.get(record["input"], record["input"])] = record.get("text", "") if "error" not in record else None
     if run.error is None and (len(texts) != len(clips) or None in texts.values()):
         run.error = f"error ({sum(t is not None for t in texts.values())} of {len(clips)} clips transcribed)"
+    record_process(row, run, lambda: texts, timed)
+
+
+def record_process(row: Row, run: bench.Run, texts, timed: bool) -> None:  # noqa: ANN001
+    """A whole-process run's time, peak and transcripts (`texts()`) into the row, or its error."""
     if run.error:
         row.m = bench.Measurement(error=run.error, detail=bench.last_line(run.stderr), peak_kib=run.peak_kib)
     elif timed:
         row.m.times.append(run.seconds)
         row.m.peak_kib = max(row.m.peak_kib or 0, run.peak_kib or 0) or None
         row.m.add_load(run)
-        row.texts.append(texts)
+        row.texts.append(texts())
 
 
 def run_whisper_cpp(row: Row, args: argparse.Namespace, model: str, beam: int, clips: list[Clip],
@@ -201,13 +206,7 @@ def run_whisper_cpp(row: Row, args: argparse.Namespace, model: str, beam: int, c
     missing = [name for name, path in texts.items() if not path.exists()]
     if run.error is None and missing:
         run.error = f"error ({len(missing)} of {len(clips)} clips without a transcript)"
-    if run.error:
-        row.m = bench.Measurement(error=run.error, detail=bench.last_line(run.stderr), peak_kib=run.peak_kib)
-    elif timed:
-        row.m.times.append(run.seconds)
-        row.m.peak_kib = max(row.m.peak_kib or 0, run.peak_kib or 0) or None
-        row.m.add_load(run)
-        row.texts.append({name: " ".join(path.read_text().split()) for name, path in texts.items()})
+    record_process(row, run, lambda: {name: " ".join(path.read_text().split()) for name, path in texts.items()}, timed)
 
 
 def run_faster_whisper(row: Row, worker, args: argparse.Namespace, beam: int, clips: list[Clip]) -> None:  # noqa: ANN001
