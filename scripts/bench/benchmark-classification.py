@@ -443,10 +443,7 @@ def run_model(spec: BenchModel, inputs: dict[str, Path], args: argparse.Namespac
             else:
                 row.m = bench.Measurement(error=started.ready.get("error", "error"), detail=started.ready.get("detail", ""))
         for round_index in range(args.runs):
-            shift = round_index % len(rows) if rows else 0
-            for row in rows[shift:] + rows[:shift]:
-                if row.m.error:
-                    continue
+            for row in bench.round_order(rows, round_index):
                 bench.wait_until_quiet(args.wait_quiet, row.key)
                 log(f"{spec.title}, round {round_index + 1}/{args.runs}: {ENGINE_LABELS[row.engine]} on the {row.input}")
                 measure(row, spec, inputs[row.input], workers.get(row.key), args, runner)

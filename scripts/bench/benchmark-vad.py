@@ -502,10 +502,7 @@ def speed(args: argparse.Namespace, model: str, fw_dir: Path | str, long_path: P
                 else:
                     row.m = bench.Measurement(error=fw.ready.get("error", "error"), detail=fw.ready.get("detail", ""))
         for round_index in range(args.runs):
-            shift = round_index % len(rows) if rows else 0
-            for row in rows[shift:] + rows[:shift]:
-                if row.m.error:
-                    continue
+            for row in bench.round_order(rows, round_index):
                 label = f"{engine_label(row.engine, args.batch_size)}{', ' + row.compute_type if row.compute_type else ''}"
                 bench.wait_until_quiet(args.wait_quiet, label)
                 log(f"speed, {model}, round {round_index + 1}/{args.runs}: {label}")

@@ -268,10 +268,7 @@ def measure(args: argparse.Namespace, clips: list[Clip], runner: bench.Runner, n
             for round_index in range(args.runs):
                 for model in args.models:
                     for beam, rows in results[model]["groups"].items():
-                        shift = round_index % len(rows) if rows else 0
-                        for row in rows[shift:] + rows[:shift]:
-                            if row.m.error:
-                                continue
+                        for row in bench.round_order(rows, round_index):
                             bench.wait_until_quiet(args.wait_quiet, row.label)
                             log(f"round {round_index + 1}/{args.runs}, {model}, beam {beam}: {row.label}")
                             if row.engine == "fw":

@@ -216,6 +216,13 @@ def wait_until_quiet(limit_s: float, what: str) -> None:
         log(f"machine busy ({cores:.2f} cores used by others); waiting before {what}")
 
 
+def round_order(rows: list, round_index: int) -> list:
+    """The rows to measure in round `round_index` of interleaved rounds: rotated by one row per
+    round, so that no engine is always first, without those that have failed (`row.m.error`)."""
+    shift = round_index % len(rows) if rows else 0
+    return [row for row in rows[shift:] + rows[:shift] if not row.m.error]
+
+
 def tree_rss_bytes(root: int) -> int:
     """Resident memory of process `root` and all its descendants (GNU time and the measured command)."""
     total, page, stack = 0, os.sysconf("SC_PAGE_SIZE"), [root]
