@@ -27,8 +27,10 @@ public func multiHeadAttention(q: Matrix, k: Matrix, v: Matrix, heads: Int, caus
 /// The same over raw row-major buffers whose rows are all `width` long. The work goes in tasks of
 /// one head and a block of up to `queryBlock` queries, whose scores (64 x keys) stay in the core's
 /// cache from their product through the softmax to the product with `v`. Tasks run in parallel
-/// when the scores are big enough to be worth a thread; each output row is computed by one task
-/// in the same order whatever the blocks and threads, so the result does not depend on them.
+/// when the scores, or the keys and values they read, are big enough to be worth a thread (a
+/// decoder step's few queries over Whisper's 1500 encoder frames read megabytes of cached keys and
+/// values); each output row is computed by one task in the same order whatever the blocks and
+/// threads, so the result does not depend on them.
 func multiHeadAttention(
     q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, context: UnsafeMutablePointer<Float>,
     queries: Int, keys: Int, width: Int, heads: Int, causalOffset: Int? = nil
@@ -37,7 +39,7 @@ func multiHeadAttention(
     let scaling = 1 / Float(headDim).squareRoot()
     let queryBlock = 64
     let blocks = (queries + queryBlock - 1) / queryBlock
-    let grain = queries * keys >= 16_384 ? 1 : heads * blocks
+    let grain = queries * keys >= 16_384 || keys * width >= 1 << 18 ? 1 : heads * blocks
     Parallel.forEach(heads * blocks, grain: grain) { tasks in
         let scores = UnsafeMutablePointer<Float>.allocate(capacity: min(queryBlock, queries) * keys)
         defer { scores.deallocate() }

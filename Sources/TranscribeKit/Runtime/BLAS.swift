@@ -103,13 +103,15 @@ extension BLAS {
     /// rows of `b`, so that each block is packed while it is still in cache (one pass over memory,
     /// where a matrix-vector product per row would make `m` passes and one sgemm over all of `b`
     /// two). The blocks go over `threads` threads in stretches cut by the shapes alone, so every
-    /// value is the same sum for any thread count.
+    /// value is the same sum for any thread count. A stretch is at least 2^16 weights (256 KB), so
+    /// that even a 384 x 384 projection goes over two threads: reading its weight takes longer
+    /// than handing half of it to a spinning worker.
     static func narrowProduct(
         m: Int, n: Int, k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
         beta: Float, threads: Int = Parallel.threads
     ) {
         let blocks = (n + narrowBlock - 1) / narrowBlock
-        let stretches = max(1, min(16, n * k / (1 << 18), blocks))
+        let stretches = max(1, min(16, n * k / (1 << 16), blocks))
         Parallel.forEach(stretches, grain: 1, threads: threads) { range in
             for stretch in range {
                 for block in (blocks * stretch / stretches)..<(blocks * (stretch + 1) / stretches) {

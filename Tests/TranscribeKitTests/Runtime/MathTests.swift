@@ -135,6 +135,29 @@ import TestSupport
         #expect(difference < 1e-5)
     }
 
+    /// A decoder step's few queries over many keys (Whisper's 1500 encoder frames): split over the
+    /// threads by heads for the keys and values it reads, close to the definition and the same bits
+    /// for any thread count.
+    @Test(arguments: [1, 5])
+    func fewQueriesOverManyKeysAreTheSameForAnyThreadCount(queries: Int) {
+        let (heads, width, keys) = (4, 256, 1500)
+        let q = Matrix(rows: queries, cols: width, data: Self.values(queries * width, seed: 21))
+        let k = Matrix(rows: keys, cols: width, data: Self.values(keys * width, seed: 22))
+        let v = Matrix(rows: keys, cols: width, data: Self.values(keys * width, seed: 23))
+        let saved = Parallel.threads
+        defer { BLAS.setThreads(saved) }
+        let outputs = [1, 2, 3].map { threads in
+            BLAS.setThreads(threads)
+            return multiHeadAttention(q: q, k: k, v: v, heads: heads)
+        }
+        let naive = Self.naiveAttention(q: q, k: k, v: v, heads: heads, causalOffset: nil)
+        let difference = zip(outputs[0].data, naive.data).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(difference < 1e-5)
+        for output in outputs.dropFirst() {
+            #expect(zip(output.data, outputs[0].data).allSatisfy { $0.bitPattern == $1.bitPattern })
+        }
+    }
+
     @Test func linearMatchesItsDefinition() {
         let x = Matrix(rows: 5, cols: 7, data: Self.values(35, seed: 5))
         let weight = Self.values(21, seed: 6), bias = Self.values(3, seed: 7)
@@ -151,7 +174,7 @@ import TestSupport
 
     /// The narrow product (a decoder step's few rows against a large weight, cut into blocks of
     /// the weight's rows) against the sum written out, with the weight's last block partial, and
-    /// the same bits for every thread count (the shapes make four stretches of blocks).
+    /// the same bits for every thread count (the shapes make nine stretches of blocks).
     @Test(arguments: [1, 2, 5, BLAS.narrowRows])
     func narrowProductMatchesItsDefinitionForAnyThreadCount(rows: Int) {
         let (n, k) = (8 * BLAS.narrowBlock + 37, 1100)

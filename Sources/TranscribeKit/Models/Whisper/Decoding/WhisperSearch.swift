@@ -249,6 +249,28 @@ struct WhisperWindowDecoder: Sendable {
     }
 }
 
+extension WhisperWindowDecoder {
+    /// Each row's next-token log-probabilities once the rules (`filter`) are applied for the
+    /// tokens its sequence has `sampled`, with the `best` likeliest tokens. The rows go over the
+    /// threads side by side; each is computed as it would be alone.
+    func distributions(_ logits: Matrix, sampled: [ArraySlice<Int>], best: Int) -> [(
+        distribution: [Float], best: [Int]
+    )] {
+        var results = [(distribution: [Float], best: [Int])](repeating: ([], []), count: logits.rows)
+        results.withUnsafeMutableBufferPointer { results in
+            Parallel.forEach(logits.rows, grain: 1) { range in
+                for index in range {
+                    var row = Array(logits.row(index))
+                    filter.apply(&row, sampled: sampled[index])
+                    let distribution = logSoftmax(row)
+                    results[index] = (distribution, topK(distribution, best))
+                }
+            }
+        }
+        return results
+    }
+}
+
 /// The given rows of `matrix`, in order.
 func rows(_ matrix: Matrix, _ indices: [Int]) -> Matrix {
     Matrix(rows: indices.count, cols: matrix.cols, data: indices.flatMap { matrix.row($0) })
@@ -277,11 +299,10 @@ extension WhisperWindowDecoder {
             if beamSize == 1 { return advanceGreedily(logits, decoder: decoder) }
             // Every beam's best beamSize + 1 continuations, ranked together.
             var candidates: [(hypothesis: Hypothesis, source: Int)] = []
+            let scored = decoder.distributions(logits, sampled: beams.map { $0.tokens[...] }, best: beamSize + 1)
             for (index, beam) in beams.enumerated() {
-                var row = Array(logits.row(index))
-                decoder.filter.apply(&row, sampled: beam.tokens[...])
-                let distribution = logSoftmax(row)
-                for token in topK(distribution, beamSize + 1) {
+                let (distribution, best) = scored[index]
+                for token in best {
                     var next = beam
                     next.tokens.append(token)
                     next.logProbs.append(distribution[token])
