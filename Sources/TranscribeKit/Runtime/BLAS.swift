@@ -129,14 +129,12 @@ extension BLAS {
 public func linear(_ x: Matrix, weight: Tensor, bias: Tensor?) -> Matrix {
     let outFeatures = weight.shape[0]
     precondition(weight.shape[1] == x.cols, "linear: input has \(x.cols) features, weight expects \(weight.shape[1])")
-    var y = Matrix(zeros: x.rows, outFeatures)
+    // The bias rows, which the product adds to (beta 1); zeros where there is no bias.
+    var y =
+        bias.map { Matrix(rows: x.rows, repeating: $0.pointer, cols: outFeatures) }
+        ?? Matrix(zeros: x.rows, outFeatures)
     guard x.rows > 0 else { return y }
     y.data.withUnsafeMutableBufferPointer { out in
-        if let bias {
-            for row in 0..<x.rows {
-                (out.baseAddress! + row * outFeatures).update(from: bias.pointer, count: outFeatures)
-            }
-        }
         x.data.withUnsafeBufferPointer { input in
             guard x.rows > BLAS.narrowRows else {
                 BLAS.narrowProduct(

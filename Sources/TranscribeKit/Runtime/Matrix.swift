@@ -18,6 +18,16 @@ public struct Matrix: Sendable, Equatable {
         self.init(rows: rows, cols: cols, data: [Float](repeating: 0, count: rows * cols))
     }
 
+    /// Each row a copy of `row` (`cols` values): a linear layer's output before the product adds
+    /// to it, written once instead of zeroed and then written.
+    init(rows: Int, repeating row: UnsafePointer<Float>, cols: Int) {
+        let data = [Float](unsafeUninitializedCapacity: rows * cols) { buffer, count in
+            for index in 0..<rows { (buffer.baseAddress! + index * cols).initialize(from: row, count: cols) }
+            count = rows * cols
+        }
+        self.init(rows: rows, cols: cols, data: data)
+    }
+
     public subscript(row: Int, col: Int) -> Float {
         get { data[row * cols + col] }
         set { data[row * cols + col] = newValue }
