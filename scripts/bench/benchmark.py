@@ -37,26 +37,34 @@ Table 1, speed (one row per input length and engine):
                    after one untimed run (page cache) for inputs up to 60 s.
                  transcribe − startup: the same minus transcribe's median startup (the same command on
                    a 0.1 s file: process start + model load + a 4-frame forward), i.e. its compute.
+                 transcribe warm (per copy): one process given the same input n times (n = 60 s / the
+                   length, at least 3; inputs up to 60 s), timed as above: (its time − the process
+                   row's median) / (n − 1), i.e. what one more input costs a process already running,
+                   audio reading and CTC decoding included.  The startup's own spread (model load:
+                   page faults over 377 MB) does not enter it, so it is the steadier compute figure.
                  transformers+torch: Wav2Vec2ForCTC.from_pretrained in float32, eager PyTorch (no
                    torch.compile), transformers' default attention (printed in the header; --torch-attn),
                    torch.set_num_threads(T).  Timed: model(input_values).logits + argmax only, on the
-                   already-loaded model, warm (one untimed forward first), inside one Python process per
-                   length; loading, reading and normalising the audio are not timed.
+                   already-loaded model, warm (one untimed forward first), one Python process per run;
+                   loading, reading and normalising the audio are not timed.
                  onnxruntime: the same weights as model.onnx, CPUExecutionProvider, intra_op_num_threads=T,
                    inter_op_num_threads=1, sequential, all graph optimisations.  Timed: session.run + argmax,
-                   warm, in one process per length, as for torch.
+                   warm, one process per run, as for torch.
                  At 10 minutes (~30k frames) one head's attention matrix is 30k x 30k floats = 3.6 GB.
                  transformers' default "sdpa" attention runs PyTorch's fused CPU kernel, which never
                  materialises it; model.onnx was exported with plain MatMul/Softmax attention, which does
                  (12 heads at once), so onnxruntime is expected to fail there with "OOM".
-    runs         timed repetitions (--runs for inputs up to 60 s, --long-runs above, 1 by default).
+    runs         timed repetitions (--runs for inputs up to 60 s, --long-runs above, 1 by default), in
+                 interleaved rounds: one run of each engine per round, the order rotated by one engine
+                 each round, so that a slow stretch of a shared machine falls on all of them.
                  The untimed warm-up of the Python engines uses the same input up to 60 s and its first
                  5 s above that (a second forward over 10 minutes would double the run time).
     median s     median wall time of the runs, seconds.   min–max s: fastest and slowest run.
     RTF          real-time factor: median s / audio seconds (below 1 is faster than real time).
     ÷ process    median s / transcribe (process) median s.    ÷ compute: / transcribe − startup.
-                 Above 1 means slower than transcribe.  The Python rows time less work than the
-                 transcribe process (no load, no audio reading), so "÷ compute" is the fairer ratio.
+                 ÷ warm: / transcribe warm.  Above 1 means slower than transcribe.  The Python rows
+                 time less work than the transcribe process (no load, no audio reading), so "÷ compute"
+                 and "÷ warm" are the fairer ratios.
     peak RSS     GNU time's %M of the process, MiB: for transcribe the largest over its runs; for the
                  Python engines the worker process of that length (interpreter, imports, model, warm-up
                  and timed runs), so it includes the Python runtime's own footprint.  Each length and
@@ -143,6 +151,7 @@ DEFAULT_MODEL = REPO / "Models" / "bench-wav2vec2-base-960h-random"
 SAMPLE_RATE = 16_000
 STARTUP_SECONDS = 0.1
 COLD_START_SECONDS = 5
+WARM_AUDIO_SECONDS = 60  # the warm row's copies of an input add up to about this much audio
 LONG_INPUT_SECONDS = 60  # above this: --long-runs repeats, and a 5 s warm-up for the Python engines
 WARMUP_SECONDS_LONG = 5
 BATCH_MIN_SECONDS, BATCH_MAX_SECONDS = 2.0, 4.0
@@ -358,6 +367,23 @@ class Measurement:
     def shifted(self, by: float) -> Measurement:
         return Measurement([t - by for t in self.times], self.peak_kib, self.error, self.detail, self.others_cpu_s, self.wall_s)
 
+    def merged(self, other: Measurement) -> Measurement:
+        """This measurement's runs and `other`'s (a later round's) together; `other`'s error, if it
+        has one, ends the row."""
+        if other.error:
+            return other
+        peak = max(self.peak_kib or 0, other.peak_kib or 0) or None
+        return Measurement(self.times + other.times, peak, None, self.detail, self.others_cpu_s + other.others_cpu_s,
+                           self.wall_s + other.wall_s)  # fmt: skip
+
+    def per_extra_input(self, one: float | None, copies: int) -> Measurement:
+        """Runs over `copies` copies of an input, as the time each copy past the first added to `one`,
+        the median run over a single copy: the process's start and model load cancel out."""
+        if one is None or not self.ok:
+            return Measurement(error=self.error or "no single-copy run", detail=self.detail)
+        times = [(t - one) / (copies - 1) for t in self.times]
+        return Measurement(times, self.peak_kib, None, self.detail, self.others_cpu_s, self.wall_s)
+
     def as_json(self) -> dict:
         return {"times_s": self.times, "median_s": self.median, "peak_rss_kib": self.peak_kib, "error": self.error,
                 "detail": self.detail, "others_cores": self.others_cores, "others_cpu_s": self.others_cpu_s,
@@ -369,6 +395,14 @@ class Measurement:
         return Measurement(list(saved.get("times_s") or []), saved.get("peak_rss_kib"), saved.get("error"),
                            saved.get("detail") or "", saved.get("others_cpu_s", cores or 0.0),
                            saved.get("wall_s", 1.0 if cores is not None else 0.0))  # fmt: skip
+
+
+@dataclass
+class RoundRow:
+    """One engine of benchmark.py's interleaved rounds and its runs so far."""
+
+    name: str
+    m: Measurement = field(default_factory=Measurement)
 
 
 def seconds_cell(seconds: float | None) -> str:
@@ -658,6 +692,11 @@ def onnxruntime_session(model: Path, threads: int, profile_prefix: str | None = 
         options.enable_profiling = True
         options.profile_file_prefix = profile_prefix
     return ort.InferenceSession(str(model / "model.onnx"), options, providers=["CPUExecutionProvider"])
+
+
+def warm_copies(seconds: float) -> int:
+    """Copies of an input for the warm row: about a minute of audio in all, at least three."""
+    return max(3, math.ceil(WARM_AUDIO_SECONDS / seconds))
 
 
 def time_transcribe(runner: Runner, binary: Path, model: Path, files: list[Path], threads: int, runs: int,
@@ -971,24 +1010,39 @@ def main(argv: list[str]) -> None:
     for seconds, audio in inputs.items():
         long = seconds > LONG_INPUT_SECONDS
         runs = args.long_runs if long else args.runs
-        row: dict[str, Measurement] = {}
-        if "transcribe" in args.engines:
-            wait_until_quiet(args.wait_quiet, f"transcribe on {length_name(seconds)}")
-            log(f"{length_name(seconds)}: transcribe x{runs}")
-            row["transcribe"] = time_transcribe(runner, binary, args.model, [audio], args.threads, runs, warmup=not long)
-            if row["transcribe"].ok and startup.ok:
-                row["transcribe-compute"] = row["transcribe"].shifted(startup.median)
-        for engine in ("torch", "onnxruntime"):
-            if engine in args.engines:
-                wait_until_quiet(args.wait_quiet, f"{ENGINE_NAMES[engine]} on {length_name(seconds)}")
-                log(f"{length_name(seconds)}: {ENGINE_NAMES[engine]} x{runs}")
-                row[engine], report = time_python_engine(runner, engine, args.model, audio, args, runs, args.timeout)
-                expected_frames = model_flops(int(round(seconds * SAMPLE_RATE)), config)[0]
-                if report.get("frames") not in (None, expected_frames):
-                    notes.append(f"{length_name(seconds)}: {ENGINE_NAMES[engine]} gave {report['frames']} frames, "
-                                 f"the FLOP formula assumes {expected_frames}")  # fmt: skip
-                if report.get("times"):
-                    python_reports[engine] = {k: v for k, v in report.items() if k not in ("times", "frames")}
+        copies = warm_copies(seconds)
+        names = [name for name in ("transcribe", "transcribe-repeated") if "transcribe" in args.engines
+                 and (name == "transcribe" or not long)] + [e for e in ("torch", "onnxruntime") if e in args.engines]  # fmt: skip
+        rows = [RoundRow(name) for name in names]
+        reports: dict[str, dict] = {}
+        # Interleaved rounds: one run of each engine per round, in an order rotated round by round,
+        # so that a slower stretch of the machine falls on every engine alike.
+        for round_index in range(runs):
+            for entry in round_order(rows, round_index):
+                label = f"{length_name(seconds)}, round {round_index + 1}/{runs}"
+                wait_until_quiet(args.wait_quiet, f"{entry.name} on {label}")
+                log(f"{label}: {ENGINE_NAMES.get(entry.name, entry.name)}")
+                if entry.name == "transcribe":
+                    m = time_transcribe(runner, binary, args.model, [audio], args.threads, 1,
+                                        warmup=round_index == 0 and not long)  # fmt: skip
+                elif entry.name == "transcribe-repeated":
+                    m = time_transcribe(runner, binary, args.model, [audio] * copies, args.threads, 1)
+                else:
+                    m, reports[entry.name] = time_python_engine(runner, entry.name, args.model, audio, args, 1, args.timeout)
+                entry.m = entry.m.merged(m) if round_index > 0 else m
+        row: dict[str, Measurement] = {entry.name: entry.m for entry in rows if entry.name != "transcribe-repeated"}
+        if "transcribe" in row and row["transcribe"].ok and startup.ok:
+            row["transcribe-compute"] = row["transcribe"].shifted(startup.median)
+        repeated = next((entry.m for entry in rows if entry.name == "transcribe-repeated"), None)
+        if repeated is not None and "transcribe" in row:
+            row["transcribe-warm"] = repeated.per_extra_input(row["transcribe"].median, copies)
+        for engine, report in reports.items():
+            expected_frames = model_flops(int(round(seconds * SAMPLE_RATE)), config)[0]
+            if report.get("frames") not in (None, expected_frames):
+                notes.append(f"{length_name(seconds)}: {ENGINE_NAMES[engine]} gave {report['frames']} frames, "
+                             f"the FLOP formula assumes {expected_frames}")  # fmt: skip
+            if report.get("times"):
+                python_reports[engine] = {k: v for k, v in report.items() if k not in ("times", "frames")}
         for name, m in row.items():
             log(f"  {name}: median {seconds_cell(m.median)} s {m.error or ''} {m.detail}")
             if m.error:
@@ -1161,33 +1215,35 @@ def render(args, context, config, startup, speed, cold, batch_rows, notes) -> st
         "## Speed",
         "",
         "transcribe (process) = whole process (start, model load, audio read, forward, decode); "
-        "transcribe − startup = that minus the startup above. Python rows: warm forward + argmax only, "
+        "transcribe − startup = that minus the startup above. transcribe warm = one process given the input "
+        "n times (n × length ≈ 60 s, n ≥ 3): what each copy past the first adds to the process's median. "
+        "Python rows: warm forward + argmax only, "
         "model already loaded. ÷ = engine median / transcribe median (above 1: slower than transcribe). "
         "others = cores that other processes on the machine kept busy meanwhile (0 on a quiet machine; "
         "0.5 and up means the row is distorted).",
         "",
-        "| audio | engine | runs | median s | min–max s | RTF | ÷ process | ÷ compute | peak RSS MiB | others |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| audio | engine | runs | median s | min–max s | RTF | ÷ process | ÷ compute | ÷ warm | peak RSS MiB | others |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     labels = {"transcribe": "transcribe (process)", "transcribe-compute": "transcribe − startup",
-              "torch": "transformers+torch", "onnxruntime": "onnxruntime"}  # fmt: skip
+              "transcribe-warm": "transcribe warm (per copy)", "torch": "transformers+torch",
+              "onnxruntime": "onnxruntime"}  # fmt: skip
+    derived = ("transcribe-compute", "transcribe-warm")
     for seconds, row in speed.items():
-        process = row.get("transcribe")
-        compute = row.get("transcribe-compute")
-        for name in ("transcribe", "transcribe-compute", "torch", "onnxruntime"):
+        bases = [row.get(name) for name in ("transcribe", "transcribe-compute", "transcribe-warm")]
+        for name in labels:
             m = row.get(name)
             if m is None:
                 continue
             if not m.ok:
-                lines.append(f"| {length_name(seconds)} | {labels[name]} | – | {m.error} | – | – | – | – | {mib_cell(m.peak_kib)} | – |")  # fmt: skip
+                lines.append(f"| {length_name(seconds)} | {labels[name]} | – | {m.error} | – | – | – | – | – | {mib_cell(m.peak_kib)} | – |")  # fmt: skip
                 continue
+            ratios = " | ".join(ratio_cell(m.median, base.median if base else None) for base in bases)
             lines.append(
                 f"| {length_name(seconds)} | {labels[name]} | {len(m.times)} | {seconds_cell(m.median)} | "
-                f"{spread_cell(m)} | {m.median / seconds:.3f} | "
-                f"{ratio_cell(m.median, process.median if process else None)} | "
-                f"{ratio_cell(m.median, compute.median if compute else None)} | "
-                f"{mib_cell(m.peak_kib) if name != 'transcribe-compute' else '–'} | "
-                f"{load_cell(m) if name != 'transcribe-compute' else '–'} |"
+                f"{spread_cell(m)} | {m.median / seconds:.3f} | {ratios} | "
+                f"{mib_cell(m.peak_kib) if name not in derived else '–'} | "
+                f"{load_cell(m) if name not in derived else '–'} |"
             )
     lines += [
         "",
