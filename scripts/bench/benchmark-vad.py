@@ -36,6 +36,8 @@ Engines (--engines picks some, by name or shell pattern, e.g. 'transcribe*'):
     fw                   WhisperModel(DIR, device="cpu", compute_type=C, cpu_threads=T).transcribe(FILE,
                          vad_filter=False): faster-whisper's defaults otherwise (beam 5, best_of 5, temperature
                          fallback, condition_on_previous_text=True, no word timestamps)
+    fw-words             the same with word_timestamps=True, which transcribe always computes (the next
+                         window then starts at the last word's end, in both)
     fw-vad               the same with vad_filter=True (VadOptions())
     fw-batched           BatchedInferencePipeline(model).transcribe(FILE, batch_size=B): its defaults (VAD with
                          max_speech_duration_s=30, min_silence_duration_ms=160, regions packed into 30 s
@@ -127,7 +129,7 @@ MODELS = {
     "base": ModelSpec(REPO / "Models" / "whisper-base", "en"),
 }
 TRANSCRIBE_ENGINES = ("transcribe", "transcribe-vad", "transcribe-batched")
-FW_ENGINES = ("fw", "fw-vad", "fw-batched")
+FW_ENGINES = ("fw", "fw-words", "fw-vad", "fw-batched")
 ENGINES = TRANSCRIBE_ENGINES + FW_ENGINES
 
 
@@ -141,6 +143,7 @@ def engine_label(engine: str, batch_size: int) -> str:
         "transcribe-vad": "transcribe --vad",
         "transcribe-batched": f"transcribe --batch-size {batch_size}",
         "fw": "faster-whisper",
+        "fw-words": "faster-whisper word_timestamps=True",
         "fw-vad": "faster-whisper vad_filter=True",
         "fw-batched": f"faster-whisper batched, batch_size={batch_size}",
     }[engine]
@@ -197,7 +200,8 @@ def worker(argv: list[str]) -> None:
                 pipeline = BatchedInferencePipeline(model)
                 segments, info = pipeline.transcribe(path, language=args.language, batch_size=args.batch_size, **options)
             else:
-                segments, info = model.transcribe(path, language=args.language, vad_filter=args.engine == "fw-vad", **options)
+                segments, info = model.transcribe(path, language=args.language, vad_filter=args.engine == "fw-vad",
+                                                  word_timestamps=args.engine == "fw-words", **options)  # fmt: skip
             return "".join(s.text for s in segments).strip(), info  # the generator does the decoding
 
         def audio(path: str) -> object:
