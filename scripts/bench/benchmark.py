@@ -45,18 +45,21 @@ Table 1, speed (one row per input length and engine):
                  transformers+torch: Wav2Vec2ForCTC.from_pretrained in float32, eager PyTorch (no
                    torch.compile), transformers' default attention (printed in the header; --torch-attn),
                    torch.set_num_threads(T).  Timed: model(input_values).logits + argmax only, on the
-                   already-loaded model, warm (one untimed forward first), one Python process per run;
-                   loading, reading and normalising the audio are not timed.
+                   already-loaded model, warm (one untimed forward first), inside one Python process per
+                   length; loading, reading and normalising the audio are not timed.
                  onnxruntime: the same weights as model.onnx, CPUExecutionProvider, intra_op_num_threads=T,
                    inter_op_num_threads=1, sequential, all graph optimisations.  Timed: session.run + argmax,
-                   warm, one process per run, as for torch.
+                   warm, in one process per length, as for torch.
                  At 10 minutes (~30k frames) one head's attention matrix is 30k x 30k floats = 3.6 GB.
                  transformers' default "sdpa" attention runs PyTorch's fused CPU kernel, which never
                  materialises it; model.onnx was exported with plain MatMul/Softmax attention, which does
                  (12 heads at once), so onnxruntime is expected to fail there with "OOM".
-    runs         timed repetitions (--runs for inputs up to 60 s, --long-runs above, 1 by default), in
-                 interleaved rounds: one run of each engine per round, the order rotated by one engine
-                 each round, so that a slow stretch of a shared machine falls on all of them.
+    runs         timed repetitions (--runs for inputs up to 60 s, --long-runs above, 1 by default).
+                 transcribe's two rows alternate run by run.  The Python engines' runs are timed in one
+                 process after its warm-up, so not interleaved with transcribe's: a fresh process
+                 per run would time onnxruntime's second forward, slower than its steady state (in
+                 one such run 0.62 s at 5 s and 14.2 s at one minute, against 0.51 and 7.9 s timed
+                 after the warm-up in one process an hour earlier).
                  The untimed warm-up of the Python engines uses the same input up to 60 s and its first
                  5 s above that (a second forward over 10 minutes would double the run time).
     median s     median wall time of the runs, seconds.   min–max s: fastest and slowest run.
@@ -368,10 +371,9 @@ class Measurement:
         return Measurement([t - by for t in self.times], self.peak_kib, self.error, self.detail, self.others_cpu_s, self.wall_s)
 
     def merged(self, other: Measurement) -> Measurement:
-        """This measurement's runs and `other`'s (a later round's) together; `other`'s error, if it
-        has one, ends the row."""
-        if other.error:
-            return other
+        """This measurement's runs and `other`'s (later ones) together; an error in either ends the row."""
+        if self.error or other.error:
+            return self if self.error else other
         peak = max(self.peak_kib or 0, other.peak_kib or 0) or None
         return Measurement(self.times + other.times, peak, None, self.detail, self.others_cpu_s + other.others_cpu_s,
                            self.wall_s + other.wall_s)  # fmt: skip
@@ -395,14 +397,6 @@ class Measurement:
         return Measurement(list(saved.get("times_s") or []), saved.get("peak_rss_kib"), saved.get("error"),
                            saved.get("detail") or "", saved.get("others_cpu_s", cores or 0.0),
                            saved.get("wall_s", 1.0 if cores is not None else 0.0))  # fmt: skip
-
-
-@dataclass
-class RoundRow:
-    """One engine of benchmark.py's interleaved rounds and its runs so far."""
-
-    name: str
-    m: Measurement = field(default_factory=Measurement)
 
 
 def seconds_cell(seconds: float | None) -> str:
@@ -692,6 +686,26 @@ def onnxruntime_session(model: Path, threads: int, profile_prefix: str | None = 
         options.enable_profiling = True
         options.profile_file_prefix = profile_prefix
     return ort.InferenceSession(str(model / "model.onnx"), options, providers=["CPUExecutionProvider"])
+
+
+def time_transcribe_rows(runner: Runner, binary: Path, model: Path, audio: Path, seconds: float, threads: int,
+                         runs: int, long: bool) -> dict[str, Measurement]:  # fmt: skip
+    """The transcribe rows of one input: a process on the input alone and, for inputs up to 60 s, one
+    on `warm_copies` copies of it, the two alternating run by run (after an untimed run of the first);
+    the warm row is what each copy past the first added to the single run's median."""
+    copies = warm_copies(seconds)
+    single = Measurement()
+    repeated = Measurement() if not long else None
+    for index in range(runs):
+        single = single.merged(time_transcribe(runner, binary, model, [audio], threads, 1, warmup=index == 0 and not long))
+        if repeated is not None and not single.error:
+            repeated = repeated.merged(time_transcribe(runner, binary, model, [audio] * copies, threads, 1))
+        if single.error or (repeated is not None and repeated.error):
+            break
+    rows = {"transcribe": single}
+    if repeated is not None and not single.error:
+        rows["transcribe-warm"] = repeated.per_extra_input(single.median, copies)
+    return rows
 
 
 def warm_copies(seconds: float) -> int:
@@ -1010,39 +1024,24 @@ def main(argv: list[str]) -> None:
     for seconds, audio in inputs.items():
         long = seconds > LONG_INPUT_SECONDS
         runs = args.long_runs if long else args.runs
-        copies = warm_copies(seconds)
-        names = [name for name in ("transcribe", "transcribe-repeated") if "transcribe" in args.engines
-                 and (name == "transcribe" or not long)] + [e for e in ("torch", "onnxruntime") if e in args.engines]  # fmt: skip
-        rows = [RoundRow(name) for name in names]
-        reports: dict[str, dict] = {}
-        # Interleaved rounds: one run of each engine per round, in an order rotated round by round,
-        # so that a slower stretch of the machine falls on every engine alike.
-        for round_index in range(runs):
-            for entry in round_order(rows, round_index):
-                label = f"{length_name(seconds)}, round {round_index + 1}/{runs}"
-                wait_until_quiet(args.wait_quiet, f"{entry.name} on {label}")
-                log(f"{label}: {ENGINE_NAMES.get(entry.name, entry.name)}")
-                if entry.name == "transcribe":
-                    m = time_transcribe(runner, binary, args.model, [audio], args.threads, 1,
-                                        warmup=round_index == 0 and not long)  # fmt: skip
-                elif entry.name == "transcribe-repeated":
-                    m = time_transcribe(runner, binary, args.model, [audio] * copies, args.threads, 1)
-                else:
-                    m, reports[entry.name] = time_python_engine(runner, entry.name, args.model, audio, args, 1, args.timeout)
-                entry.m = entry.m.merged(m) if round_index > 0 else m
-        row: dict[str, Measurement] = {entry.name: entry.m for entry in rows if entry.name != "transcribe-repeated"}
-        if "transcribe" in row and row["transcribe"].ok and startup.ok:
-            row["transcribe-compute"] = row["transcribe"].shifted(startup.median)
-        repeated = next((entry.m for entry in rows if entry.name == "transcribe-repeated"), None)
-        if repeated is not None and "transcribe" in row:
-            row["transcribe-warm"] = repeated.per_extra_input(row["transcribe"].median, copies)
-        for engine, report in reports.items():
-            expected_frames = model_flops(int(round(seconds * SAMPLE_RATE)), config)[0]
-            if report.get("frames") not in (None, expected_frames):
-                notes.append(f"{length_name(seconds)}: {ENGINE_NAMES[engine]} gave {report['frames']} frames, "
-                             f"the FLOP formula assumes {expected_frames}")  # fmt: skip
-            if report.get("times"):
-                python_reports[engine] = {k: v for k, v in report.items() if k not in ("times", "frames")}
+        row: dict[str, Measurement] = {}
+        if "transcribe" in args.engines:
+            wait_until_quiet(args.wait_quiet, f"transcribe on {length_name(seconds)}")
+            log(f"{length_name(seconds)}: transcribe x{runs}, on the input and on {warm_copies(seconds)} copies of it")
+            row.update(time_transcribe_rows(runner, binary, args.model, audio, seconds, args.threads, runs, long))
+            if row["transcribe"].ok and startup.ok:
+                row["transcribe-compute"] = row["transcribe"].shifted(startup.median)
+        for engine in ("torch", "onnxruntime"):
+            if engine in args.engines:
+                wait_until_quiet(args.wait_quiet, f"{ENGINE_NAMES[engine]} on {length_name(seconds)}")
+                log(f"{length_name(seconds)}: {ENGINE_NAMES[engine]} x{runs}")
+                row[engine], report = time_python_engine(runner, engine, args.model, audio, args, runs, args.timeout)
+                expected_frames = model_flops(int(round(seconds * SAMPLE_RATE)), config)[0]
+                if report.get("frames") not in (None, expected_frames):
+                    notes.append(f"{length_name(seconds)}: {ENGINE_NAMES[engine]} gave {report['frames']} frames, "
+                                 f"the FLOP formula assumes {expected_frames}")  # fmt: skip
+                if report.get("times"):
+                    python_reports[engine] = {k: v for k, v in report.items() if k not in ("times", "frames")}
         for name, m in row.items():
             log(f"  {name}: median {seconds_cell(m.median)} s {m.error or ''} {m.detail}")
             if m.error:
