@@ -22,7 +22,10 @@ public struct Matrix: Sendable, Equatable {
     /// to it, written once instead of zeroed and then written.
     init(rows: Int, repeating row: UnsafePointer<Float>, cols: Int) {
         let data = [Float](unsafeUninitializedCapacity: rows * cols) { buffer, count in
-            for index in 0..<rows { (buffer.baseAddress! + index * cols).initialize(from: row, count: cols) }
+            // No storage only when there is nothing to write.
+            if let base = buffer.baseAddress {
+                for index in 0..<rows { (base + index * cols).initialize(from: row, count: cols) }
+            }
             count = rows * cols
         }
         self.init(rows: rows, cols: cols, data: data)
