@@ -200,8 +200,9 @@ def worker(argv: list[str]) -> None:
                 pipeline = BatchedInferencePipeline(model)
                 segments, info = pipeline.transcribe(path, language=args.language, batch_size=args.batch_size, **options)
             else:
-                segments, info = model.transcribe(path, language=args.language, vad_filter=args.engine == "fw-vad",
-                                                  word_timestamps=args.engine == "fw-words", **options)  # fmt: skip
+                # A request's own options (benchmark-whisper.py sends word_timestamps) win over the engine's.
+                options = {"word_timestamps": args.engine == "fw-words", **options}
+                segments, info = model.transcribe(path, language=args.language, vad_filter=args.engine == "fw-vad", **options)
             return "".join(s.text for s in segments).strip(), info  # the generator does the decoding
 
         def audio(path: str) -> object:
@@ -511,10 +512,7 @@ def speed(args: argparse.Namespace, model: str, fw_dir: Path | str, long_path: P
                 bench.wait_until_quiet(args.wait_quiet, label)
                 log(f"speed, {model}, round {round_index + 1}/{args.runs}: {label}")
                 measure(row, workers.get(row.key), args, model, long_path, runner)
-                if row.m.error:
-                    notes.append(f"speed, {model}, {row.key}: {row.m.error}: {row.m.detail or 'no message'}")
-                else:
-                    log(f"  {bench.seconds_cell(row.m.times[-1])} s")
+                bench.note_run(row.m, f"speed, {model}, {row.key}", notes, log)
     finally:
         for fw in workers.values():
             fw.close()
