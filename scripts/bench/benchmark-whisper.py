@@ -277,10 +277,7 @@ def measure(args: argparse.Namespace, clips: list[Clip], runner: bench.Runner, n
                                 run_whisper_cpp(row, args, model, beam, clips, runner)
                             else:
                                 run_transcribe(row, args, model, beam, clips, runner)
-                            if row.m.error:
-                                notes.append(f"{model}, beam {beam}, {row.label}: {row.m.error}: {row.m.detail or 'no message'}")
-                            else:
-                                log(f"  {bench.seconds_cell(row.m.times[-1])} s")
+                            bench.note_run(row.m, f"{model}, beam {beam}, {row.label}", notes, log)
         finally:
             for worker in workers.values():
                 worker.close()

@@ -235,6 +235,15 @@ def round_order(rows: list, round_index: int) -> list:
     return [row for row in rows[shift:] + rows[:shift] if not row.m.error]
 
 
+def note_run(m: Measurement, label: str, notes: list[str], say=log) -> None:  # noqa: ANN001
+    """After one timed run of an interleaved round: its time in the log (`say`, the calling script's),
+    or the row's error, labelled, in the notes."""
+    if m.error:
+        notes.append(f"{label}: {m.error}: {m.detail or 'no message'}")
+    else:
+        say(f"  {seconds_cell(m.times[-1])} s")
+
+
 def tree_rss_bytes(root: int) -> int:
     """Resident memory of process `root` and all its descendants (GNU time and the measured command)."""
     total, page, stack = 0, os.sysconf("SC_PAGE_SIZE"), [root]
