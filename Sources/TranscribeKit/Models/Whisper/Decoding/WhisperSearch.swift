@@ -184,9 +184,7 @@ struct WhisperWindowDecoder: Sendable {
         while !active.isEmpty {
             var next: [Int] = [], tokensIn: [Int] = []
             for (row, index) in active.enumerated() {
-                var values = Array(logits.row(row))
-                filter.apply(&values, sampled: sequences[index].tokens[...])
-                let distribution = logSoftmax(values)
+                let distribution = distribution(logits, row: row, sampled: sequences[index].tokens[...])
                 let token = sampleToken(distribution, temperature: temperature, generator: &generator)
                 sequences[index].tokens.append(token)
                 sequences[index].logProbs.append(distribution[token])
@@ -250,9 +248,16 @@ struct WhisperWindowDecoder: Sendable {
 }
 
 extension WhisperWindowDecoder {
-    /// Each row's next-token log-probabilities once the rules (`filter`) are applied for the
-    /// tokens its sequence has `sampled`, with the `best` likeliest tokens. The rows go over the
-    /// threads side by side; each is computed as it would be alone.
+    /// Row `row`'s next-token log-probabilities once the rules (`filter`) are applied for the
+    /// tokens its sequence has `sampled`.
+    func distribution(_ logits: Matrix, row: Int, sampled: ArraySlice<Int>) -> [Float] {
+        var values = Array(logits.row(row))
+        filter.apply(&values, sampled: sampled)
+        return logSoftmax(values)
+    }
+
+    /// Each row's `distribution` with its `best` likeliest tokens. The rows go over the threads
+    /// side by side; each is computed as it would be alone.
     func distributions(_ logits: Matrix, sampled: [ArraySlice<Int>], best: Int) -> [(
         distribution: [Float], best: [Int]
     )] {
@@ -260,9 +265,7 @@ extension WhisperWindowDecoder {
         results.withUnsafeMutableBufferPointer { results in
             Parallel.forEach(logits.rows, grain: 1) { range in
                 for index in range {
-                    var row = Array(logits.row(index))
-                    filter.apply(&row, sampled: sampled[index])
-                    let distribution = logSoftmax(row)
+                    let distribution = distribution(logits, row: index, sampled: sampled[index])
                     results[index] = (distribution, topK(distribution, best))
                 }
             }
@@ -339,9 +342,7 @@ extension WhisperWindowDecoder {
         private mutating func advanceGreedily(_ logits: Matrix, decoder: WhisperWindowDecoder) -> (
             tokens: [Int], sources: [Int]
         ) {
-            var row = Array(logits.row(0))
-            decoder.filter.apply(&row, sampled: beams[0].tokens[...])
-            let distribution = logSoftmax(row)
+            let distribution = decoder.distribution(logits, row: 0, sampled: beams[0].tokens[...])
             let token = argmax(distribution)
             beams[0].score += Double(distribution[token])
             if token != decoder.tokens.endOfText {
