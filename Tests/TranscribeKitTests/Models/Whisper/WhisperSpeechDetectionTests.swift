@@ -132,12 +132,37 @@ struct WhisperSpeechDetectionTests {
         Self.compare(try #require(recognition.whisper), try #require(recording.runs["sequential_vad"]), name)
     }
 
-    /// `--batch-size 8`: the batched pipeline's regions and windows, one segment per window with
-    /// the reference's times, and its words, the speech it drops included (a window decoded
-    /// without timestamps may stop before its end). Not token for token: in 3 of the 7 windows
-    /// one comma differs (the near-tie goes the other way; see docs/correctness.md), so each
-    /// segment may differ in one word, and word times are compared where the words agree: all
-    /// but the two beside a differing comma within 0.1 s, four in five within 20 ms.
+    /// The same without word timestamps (the library's option; the command line always times
+    /// words): faster-whisper's tokens in every segment, and its segment times but one. Where a
+    /// segment's end falls past the last region, faster-whisper maps it beyond the end of the
+    /// recording (in "mixed", to 13.7 s past it); this tool keeps it inside.
+    @Test(arguments: names)
+    func sequentialWithoutWordTimesAsFasterWhisper(_ name: String) throws {
+        let recording = try #require(Self.reference?.recordings[name])
+        let filter = SpeechFilter(
+            source: Samples(try Self.build(recording)), detector: try Self.detector(), options: SpeechRegionOptions())
+        let recognition = try Self.recognizer(wordTimestamps: false).recognize(stream: filter, keepingEmissions: false)
+            .restored(to: filter.timeline, inputSeconds: filter.inputSeconds)
+        let ours = try #require(recognition.whisper)
+        let theirs = try #require(recording.runs["sequential_vad_nowords"])
+        let seconds = Double(recording.samples) / 16_000
+        #expect(ours.text == theirs.text.trimmingCharacters(in: .whitespaces), "\(name)")
+        #expect(ours.segments.map(\.tokens) == theirs.segments.map(\.tokens), "\(name)")
+        for (segment, reference) in zip(ours.segments, theirs.segments) {
+            #expect(abs(segment.start - reference.start) <= 0.0201, "\(name): \(segment.start) vs \(reference.start)")
+            if reference.end <= seconds {
+                #expect(abs(segment.end - reference.end) <= 0.0201, "\(name): \(segment.end) vs \(reference.end)")
+            } else {
+                #expect(segment.end <= seconds, "\(name): \(segment.end) past the end, \(seconds) s")
+            }
+        }
+    }
+
+    /// `--batch-size 8`: the batched pipeline's regions and windows, and one segment per window
+    /// with faster-whisper's tokens (the speech it drops included: a window decoded without
+    /// timestamps may stop before its end), its times, and its words within 20 ms. Its beam search
+    /// is CTranslate2's, whose candidates differ from openai-whisper's (`Search.advance`): with
+    /// openai-whisper's, 3 or 4 of these 7 windows (by the resampler) lost a comma or more.
     @Test(arguments: names)
     func batchedAsFasterWhisper(_ name: String) throws {
         let recording = try #require(Self.reference?.recordings[name])
@@ -148,18 +173,18 @@ struct WhisperSpeechDetectionTests {
             #expect(filter.regions.map { [$0.start, $0.end] } == recording.speech["batched"], "\(name)")
             let ours = try #require(recognition.whisper).segments
             let theirs = try #require(recording.runs[run]).segments
-            #expect(ours.count == theirs.count, "\(name) \(run)")
+            #expect(ours.map(\.tokens) == theirs.map(\.tokens), "\(name) \(run)")
             for (segment, reference) in zip(ours, theirs) {
-                let (a, b) = (segment.text.split(separator: " "), reference.text.split(separator: " "))
                 #expect(
-                    a.count == b.count && zip(a, b).filter { $0 != $1 }.count <= 1, "\(name) \(run): \(segment.text)")
-                #expect(abs(segment.start - reference.start) <= 0.1 && abs(segment.end - reference.end) <= 0.1)
-                let pairs = zip(segment.words, reference.words ?? []).filter { $0.text == $1.text }
-                let close = pairs.filter { abs($0.start - $1.start) <= 0.0201 && abs($0.end - $1.end) <= 0.0201 }
-                let near = pairs.filter { abs($0.start - $1.start) <= 0.1 && abs($0.end - $1.end) <= 0.1 }
-                #expect(close.count * 5 >= pairs.count * 4, "\(name) \(run): \(close.count) of \(pairs.count)")
-                #expect(near.count + 2 >= pairs.count, "\(name) \(run): \(near.count) of \(pairs.count) within 0.1 s")
-                #expect(segment.words.count == (reference.words ?? []).count)
+                    abs(segment.start - reference.start) <= 0.0201 && abs(segment.end - reference.end) <= 0.0201,
+                    "\(name) \(run): segment \(segment.start)-\(segment.end) vs \(reference.start)-\(reference.end)")
+                let words = reference.words ?? []
+                #expect(segment.words.map(\.text) == words.map(\.text), "\(name) \(run)")
+                for (word, theirs) in zip(segment.words, words) {
+                    #expect(
+                        abs(word.start - theirs.start) <= 0.0201 && abs(word.end - theirs.end) <= 0.0201,
+                        "\(name) \(run): \(word.text) at \(word.start)-\(word.end) vs \(theirs.start)-\(theirs.end)")
+                }
             }
         }
     }

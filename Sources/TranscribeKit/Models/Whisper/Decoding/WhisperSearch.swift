@@ -298,11 +298,18 @@ extension WhisperWindowDecoder {
             maxCandidates = max(1, Int((Double(beamSize) * patience).rounded()))
         }
 
+        /// One step of beam search as CTranslate2 (faster-whisper's engine) takes it: the `2 *
+        /// beamSize` best continuations of all beams together; an end of text among the first
+        /// `beamSize` of them finishes a candidate, and its place goes to the next continuation
+        /// further down that does not end. openai-whisper's search instead finishes every end of
+        /// text met before `beamSize` live continuations are found, however far down, and keeps at
+        /// most `maxCandidates`: it finishes short candidates sooner and stops before a longer one
+        /// (a comma more) can end, which faster-whisper's length-normalised ranking would prefer.
         mutating func advance(_ logits: Matrix, decoder: WhisperWindowDecoder) -> (tokens: [Int], sources: [Int]) {
             if beamSize == 1 { return advanceGreedily(logits, decoder: decoder) }
-            // Every beam's best beamSize + 1 continuations, ranked together.
+            let width = 2 * beamSize
             var candidates: [(hypothesis: Hypothesis, source: Int)] = []
-            let scored = decoder.distributions(logits, sampled: beams.map { $0.tokens[...] }, best: beamSize + 1)
+            let scored = decoder.distributions(logits, sampled: beams.map { $0.tokens[...] }, best: width)
             for (index, beam) in beams.enumerated() {
                 let (distribution, best) = scored[index]
                 for token in best {
@@ -317,19 +324,24 @@ extension WhisperWindowDecoder {
             let ranked = candidates.enumerated().sorted {
                 $0.element.hypothesis.score != $1.element.hypothesis.score
                     ? $0.element.hypothesis.score > $1.element.hypothesis.score : $0.offset < $1.offset
-            }.map(\.element)
-            var nextBeams: [Hypothesis] = [], sources: [Int] = []
-            var newlyFinished: [Hypothesis] = []
-            for candidate in ranked {
-                if candidate.hypothesis.tokens.last == decoder.tokens.endOfText {
-                    newlyFinished.append(candidate.hypothesis)
-                } else {
-                    nextBeams.append(candidate.hypothesis)
-                    sources.append(candidate.source)
-                    if nextBeams.count == beamSize { break }
-                }
+            }.prefix(width).map(\.element)
+            func ends(_ candidate: (hypothesis: Hypothesis, source: Int)) -> Bool {
+                candidate.hypothesis.tokens.last == decoder.tokens.endOfText
             }
-            for hypothesis in newlyFinished where finished.count < maxCandidates { finished.append(hypothesis) }
+            var nextBeams: [Hypothesis] = [], sources: [Int] = []
+            var replacement = beamSize
+            for candidate in ranked.prefix(beamSize) {
+                var alive = candidate
+                if ends(candidate) {
+                    finished.append(candidate.hypothesis)
+                    while replacement < ranked.count && ends(ranked[replacement]) { replacement += 1 }
+                    guard replacement < ranked.count else { continue }
+                    alive = ranked[replacement]
+                    replacement += 1
+                }
+                nextBeams.append(alive.hypothesis)
+                sources.append(alive.source)
+            }
             beams = nextBeams
             if finished.count >= maxCandidates || beams.isEmpty || beams[0].tokens.count >= limit {
                 done = true
