@@ -75,7 +75,7 @@ class SRCData(ctypes.Structure):
 
 
 SFM_READ = 0x10
-SRC_SINC_BEST_QUALITY = 0
+SRC_SINC_MEDIUM_QUALITY = 1  # StreamingResampler's converter
 BLOCK_FRAMES = 2048  # AudioStream.blockFrames
 
 
@@ -122,7 +122,7 @@ class SwiftStyleAudio:
             ratio = SAMPLE_RATE / info.samplerate
             if info.samplerate != SAMPLE_RATE:
                 error = ctypes.c_int(0)
-                state = self.samplerate.src_new(SRC_SINC_BEST_QUALITY, 1, ctypes.byref(error))
+                state = self.samplerate.src_new(SRC_SINC_MEDIUM_QUALITY, 1, ctypes.byref(error))
                 if not state:
                     raise RuntimeError(f"src_new: {self.samplerate.src_strerror(error.value).decode()}")
             interleaved = np.zeros(BLOCK_FRAMES * info.channels, dtype=np.float32)
