@@ -269,8 +269,18 @@ final class Batch: @unchecked Sendable {
             progress.clear()
             switch ready {
             case .transcribed(let recognition, let warnings):
-                for warning in warnings {
-                    Diagnostics.write("transcribe: \(input.name): warning: \(warning)\n")
+                // Words printed as they came may have left the input's line open on stdout: its
+                // warnings then wait until the line ends, lest they continue it on a terminal.
+                let lineOpen =
+                    !options.writesFiles && printedOfNext > 0
+                    && decided[nextToPrint]?.record.utf8.prefix(printedOfNext).last != UInt8(ascii: "\n")
+                let warningLines = warnings.map { "transcribe: \(input.name): warning: \($0)\n" }
+                if !lineOpen { warningLines.forEach(Diagnostics.write) }
+                defer {
+                    if lineOpen {
+                        progress.clear()
+                        warningLines.forEach(Diagnostics.write)
+                    }
                 }
                 if let speech = recognition.speech, speech.regions.isEmpty, Diagnostics.isTerminal && !options.quiet {
                     Diagnostics.write("transcribe: \(input.name): no speech found\n")

@@ -113,4 +113,30 @@ import TestSupport
         #expect(results.map { $0 + "\n" }.joined() == piped.stdout)
         #expect(screen.filter { $0.contains(" files, ") }.allSatisfy { $0.hasPrefix("1/1 files, ") })
     }
+
+    /// A warning about an input (a truncated MP3, the first of two) is a line of its own on a
+    /// terminal, after the input's line of transcript, which is printed as its words come.
+    @Test(.enabled(if: TestEnvironment.runs(needing: TestEnvironment.hasTool("script")), "script(1) is not installed"))
+    func aWarningOnATerminalIsALineOfItsOwn() throws {
+        try TestEnvironment.requireSharedSamples()
+        try TestEnvironment.requireTool("script", package: "bsdutils")
+        let files = ["librivox-pie-and-patty-pan_48k_stereo.mp3", "ljspeech_LJ001-0002.wav"].map {
+            Fixtures.sharedSamples.appendingPathComponent($0).path
+        }
+        let terminal = try Run.shell(
+            "script -qec \"\\\"$TRANSCRIBE\\\" --model '\(Self.model)' '\(files[0])' '\(files[1])'\" /dev/null")
+        #expect(terminal.status == 0)
+        let screen = terminal.stdout.replacingOccurrences(of: "\r\n", with: "\n").components(separatedBy: "\n").map {
+            ($0.components(separatedBy: "\r").last ?? "").replacingOccurrences(of: "\u{1B}[K", with: "")
+        }
+        let warning = screen.firstIndex { $0.contains(": warning: ") }
+        let expected = "transcribe: \(files[0]): warning: truncated: "
+        #expect(warning.map { screen[$0].hasPrefix(expected) } == true, "\(screen)")
+        let results = screen.enumerated().filter {
+            !$0.element.isEmpty && !$0.element.hasPrefix("transcribe: ") && !$0.element.contains(" files, ")
+        }
+        let piped = try Run(["-q", "--model", Self.model] + files)
+        #expect(results.map { $0.element + "\n" }.joined() == piped.stdout)
+        #expect(results.count == 2 && warning.map { results[0].offset < $0 && $0 < results[1].offset } == true)
+    }
 }
