@@ -124,12 +124,22 @@ struct WhisperSpeechDetectionTests {
     @Test(arguments: names)
     func sequentialOverTheSpeechAsFasterWhisper(_ name: String) throws {
         let recording = try #require(Self.reference?.recordings[name])
+        let (ours, regions) = try Self.sequentialOverTheSpeech(recording, wordTimestamps: true)
+        #expect(regions == recording.speech["default"], "\(name)")
+        Self.compare(ours, try #require(recording.runs["sequential_vad"]), name)
+    }
+
+    /// The sequential algorithm over the speech of faster-whisper's default regions, on the
+    /// input's timeline, and those regions as `[start, end]` samples.
+    static func sequentialOverTheSpeech(_ recording: Reference.Recording, wordTimestamps: Bool) throws -> (
+        WhisperTranscription, [[Int]]
+    ) {
         let filter = SpeechFilter(
-            source: Samples(try Self.build(recording)), detector: try Self.detector(), options: SpeechRegionOptions())
-        let recognition = try Self.recognizer(wordTimestamps: true).recognize(stream: filter, keepingEmissions: false)
-            .restored(to: filter.timeline, inputSeconds: filter.inputSeconds)
-        #expect(filter.regions.map { [$0.start, $0.end] } == recording.speech["default"], "\(name)")
-        Self.compare(try #require(recognition.whisper), try #require(recording.runs["sequential_vad"]), name)
+            source: Samples(try build(recording)), detector: try detector(), options: SpeechRegionOptions())
+        let recognition = try recognizer(wordTimestamps: wordTimestamps).recognize(
+            stream: filter, keepingEmissions: false
+        ).restored(to: filter.timeline, inputSeconds: filter.inputSeconds)
+        return (try #require(recognition.whisper), filter.regions.map { [$0.start, $0.end] })
     }
 
     /// The same without word timestamps (the library's option; the command line always times
@@ -139,11 +149,7 @@ struct WhisperSpeechDetectionTests {
     @Test(arguments: names)
     func sequentialWithoutWordTimesAsFasterWhisper(_ name: String) throws {
         let recording = try #require(Self.reference?.recordings[name])
-        let filter = SpeechFilter(
-            source: Samples(try Self.build(recording)), detector: try Self.detector(), options: SpeechRegionOptions())
-        let recognition = try Self.recognizer(wordTimestamps: false).recognize(stream: filter, keepingEmissions: false)
-            .restored(to: filter.timeline, inputSeconds: filter.inputSeconds)
-        let ours = try #require(recognition.whisper)
+        let (ours, _) = try Self.sequentialOverTheSpeech(recording, wordTimestamps: false)
         let theirs = try #require(recording.runs["sequential_vad_nowords"])
         let seconds = Double(recording.samples) / 16_000
         #expect(ours.text == theirs.text.trimmingCharacters(in: .whitespaces), "\(name)")
