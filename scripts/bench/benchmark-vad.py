@@ -57,7 +57,10 @@ Engines (--engines picks some, by name or shell pattern, e.g. 'transcribe*'):
    the Swift tool decodes it (lib/audio_files.py's read_audio).  Each pause lasts 1.0-6.0 s (uniform,
    0.1 s steps) and is, with even odds, silence (zeros) or white noise, uniform at an amplitude of
    0.002-0.01; all drawn from numpy's PCG64 seeded with LONG_SEED.  The reference transcript is the
-   clips' references joined in order.
+   clips' references joined in order.  With --long-rate R (e.g. 44100, as most recordings come) the
+   WAV is converted by sox to an R Hz stereo 16-bit FLAC (`sox long.wav -r R -c 2 -b 16 long-Mmin-R.flac`,
+   both channels the same) and each engine is given that file: both then decode and resample it
+   themselves, as they do a user's file.
    Rows: each transcribe engine, and each faster-whisper engine with each --compute-types (default
    float32 and int8).  Timed:
      transcribe       the whole process, spawn to exit (process start, model and VAD load, audio decoding,
@@ -366,6 +369,16 @@ def long_recording(minutes: float, rows: list[dict[str, str]]) -> tuple[Path, di
     return path, recipe
 
 
+def converted(wav: Path, rate: int) -> Path:
+    """The long recording as a `rate` Hz stereo 16-bit FLAC beside it, made by sox (--long-rate)."""
+    flac = wav.with_name(f"{wav.stem}-{rate}.flac")
+    command = ["sox", str(wav), "-r", str(rate), "-c", "2", "-b", "16", str(flac)]
+    run = subprocess.run(command, capture_output=True, text=True)
+    if run.returncode != 0:
+        raise SystemExit(f"benchmark-vad: sox could not convert {wav} to {rate} Hz: {run.stderr.strip()}")
+    return flac
+
+
 transcribe_env = bench.transcribe_env  # the timed commands' environment: OpenBLAS's own kernels
 
 
@@ -554,7 +567,8 @@ def render_speed(args: argparse.Namespace, wer, model: str, rows: list[Row], loa
     lines = [f"## Speed: {model}, the {recipe['seconds'] / 60:.1f} min recording", "",
              f"{recipe['seconds']:.1f} s, of which {recipe['speech_seconds']:.1f} s are {recipe['clips']} clips of speech; "
              f"{len(reference.split())} reference words after normalisation. transcribe: whole process; "
-             "faster-whisper: one call on the loaded model."]  # fmt: skip
+             "faster-whisper: one call on the loaded model."
+             + (f" Both given {recipe['given_as']}." if "given_as" in recipe else "")]  # fmt: skip
     for compute_type, times in loads.items():
         lines.append(f"faster-whisper model load, {compute_type}: {bench.seconds_cell(sorted(times)[len(times) // 2])} s "
                      f"(median over {len(times)} worker{'s' if len(times) > 1 else ''}, {bench.seconds_cell(min(times))}–{bench.seconds_cell(max(times))}).")  # fmt: skip
@@ -588,6 +602,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                                      epilog="The docstring at the top of scripts/bench/benchmark-vad.py explains every column.")  # fmt: skip
     parser.add_argument("--models", type=names, help=f"of {','.join(MODELS)} (default both; --quick: tiny.en)")
     parser.add_argument("--runs", type=int, help="timed runs per row on the long recording (default 3; --quick: 1)")
+    parser.add_argument("--long-rate", type=int, metavar="HZ",
+                        help="give the engines the long recording as a stereo FLAC at this rate (e.g. 44100), converted by sox")
     parser.add_argument("--minutes", type=float, help="length of the long recording, at least (default 10; --quick: 2)")
     parser.add_argument("--files", type=names, help="clips of transcripts.tsv for the accuracy table (default all; --quick: the first 3)")
     parser.add_argument("--engines", type=names, default=["*"],
@@ -680,6 +696,9 @@ def main(argv: list[str]) -> None:
                 save()
         if not args.skip_speed:
             long_path, recipe = long_recording(args.minutes, all_rows)
+            if args.long_rate:
+                long_path = converted(long_path, args.long_rate)
+                recipe["given_as"] = f"{long_path.name}: {args.long_rate} Hz stereo FLAC (sox)"
             log(f"long recording: {long_path} ({recipe['seconds']:.1f} s, {recipe['speech_seconds']:.1f} s of speech)")
             results["long_recording"] = {k: v for k, v in recipe.items() if k != "pieces"} | {"path": str(long_path)}
             warmup = bench.SAMPLES / all_rows[0]["file"]
