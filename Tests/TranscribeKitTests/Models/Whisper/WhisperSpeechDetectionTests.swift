@@ -177,21 +177,7 @@ struct WhisperSpeechDetectionTests {
             let filter = SpeechFilter(source: Samples(samples), detector: try Self.detector(), options: .batched())
             let recognition = try Self.recognizer(wordTimestamps: words).recognizeBatched(speech: filter, batchSize: 8)
             #expect(filter.regions.map { [$0.start, $0.end] } == recording.speech["batched"], "\(name)")
-            let ours = try #require(recognition.whisper).segments
-            let theirs = try #require(recording.runs[run]).segments
-            #expect(ours.map(\.tokens) == theirs.map(\.tokens), "\(name) \(run)")
-            for (segment, reference) in zip(ours, theirs) {
-                #expect(
-                    abs(segment.start - reference.start) <= 0.0201 && abs(segment.end - reference.end) <= 0.0201,
-                    "\(name) \(run): segment \(segment.start)-\(segment.end) vs \(reference.start)-\(reference.end)")
-                let words = reference.words ?? []
-                #expect(segment.words.map(\.text) == words.map(\.text), "\(name) \(run)")
-                for (word, theirs) in zip(segment.words, words) {
-                    #expect(
-                        abs(word.start - theirs.start) <= 0.0201 && abs(word.end - theirs.end) <= 0.0201,
-                        "\(name) \(run): \(word.text) at \(word.start)-\(word.end) vs \(theirs.start)-\(theirs.end)")
-                }
-            }
+            Self.compare(try #require(recognition.whisper), try #require(recording.runs[run]), "\(name) \(run)")
         }
     }
 }
