@@ -24,6 +24,18 @@ public struct WhisperSegment: Sendable, Equatable {
     public var noSpeechProb = 0.0
 }
 
+extension WhisperSegment {
+    /// Ends the segment and its words at `time` at the latest.
+    mutating func cut(at time: Double) {
+        start = min(start, time)
+        end = min(end, time)
+        for index in words.indices {
+            words[index].start = min(words[index].start, time)
+            words[index].end = min(words[index].end, time)
+        }
+    }
+}
+
 /// What Whisper heard in one input.
 public struct WhisperTranscription: Sendable, Equatable {
     public let segments: [WhisperSegment]
@@ -208,16 +220,24 @@ public final class WhisperRecognizer: Sendable {
                     cut.segments, cross: cross, frames: segmentSize, seek: seek,
                     language: language,
                     lastSpeech: lastSpeech)
-                // A segment the words shrank to nothing is dropped, as faster-whisper drops it.
-                segments += timed.segments.filter { $0.end > $0.start }
-                // As faster-whisper with word timestamps: unless the window ended on a lone
-                // timestamp, the next one starts where the last word ended.
                 let lastEnd =
                     timed.segments.reversed().lazy.compactMap { $0.words.last?.end }.first ?? timed.segments.last?.end
-                if !cut.singleTimestampEnding, let lastEnd, lastEnd > timeOffset {
-                    nextSeek = Int((lastEnd * Double(featureExtractor.framesPerSecond)).rounded(.toNearestOrEven))
+                // A segment the words shrank to nothing is dropped, as faster-whisper drops it.
+                var kept = timed.segments.filter { $0.end > $0.start }
+                if options.seekToLastWord {
+                    // As faster-whisper with word timestamps: unless the window ended on a lone
+                    // timestamp, the next one starts where the last word ended.
+                    if !cut.singleTimestampEnding, let lastEnd, lastEnd > timeOffset {
+                        nextSeek = Int((lastEnd * Double(featureExtractor.framesPerSecond)).rounded(.toNearestOrEven))
+                    }
+                    if let lastEnd { lastSpeech = lastEnd }
+                } else {
+                    // The next window starts at the last timestamp, and no word of this one runs past it.
+                    let next = Double(nextSeek) / Double(featureExtractor.framesPerSecond)
+                    for index in kept.indices { kept[index].cut(at: next) }
+                    if let lastEnd { lastSpeech = min(lastEnd, next) }
                 }
-                if let lastEnd { lastSpeech = lastEnd }
+                segments += kept
             } else {
                 segments += cut.segments
             }

@@ -32,13 +32,16 @@ struct WhisperTinyEnTests {
 
     /// faster-whisper's settings of the reference: "greedy" is beam_size 1 at temperature 0 only,
     /// each window on its own; "defaults" are faster-whisper's defaults, which are this tool's.
-    static func transcriber(setting: String, wordTimestamps: Bool = false) throws -> WhisperRecognizer {
+    static func transcriber(setting: String, wordTimestamps: Bool = false, seekToLastWord: Bool = false) throws
+        -> WhisperRecognizer
+    {
         guard FileManager.default.fileExists(atPath: modelPath + "/model.safetensors") else {
             throw TestFailure("\(modelPath) is missing: run scripts/install-whisper-tiny-en.sh")
         }
         var options = WhisperDecodingOptions()
         // The reference ran without word timestamps, which move segment bounds to the words.
         options.wordTimestamps = wordTimestamps
+        options.seekToLastWord = seekToLastWord
         if setting == "greedy" {
             options.beamSize = 1
             options.temperatures = [0]

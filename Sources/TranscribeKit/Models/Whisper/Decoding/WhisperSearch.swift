@@ -18,6 +18,14 @@ public struct WhisperDecodingOptions: Sendable, Equatable {
     public var timestamps = true
     /// Word times from the cross-attention of the alignment heads (needs `timestamps`).
     public var wordTimestamps = true
+    /// With word times, start the next window at the last word's end, as openai-whisper and
+    /// faster-whisper do with `word_timestamps=True`. The alignment can stretch a window's last
+    /// word over speech after its last timestamp, speech that window did not transcribe, and
+    /// seeking past it loses that speech (base: 15% WER on a 10-minute recording, against 7%
+    /// seeking by timestamps). false: the next window starts at the last timestamp, as without
+    /// word times, so the text is the reference's without word times, and a word is cut at that
+    /// timestamp.
+    public var seekToLastWord = false
     /// Seconds the first timestamp of a window may be at most.
     public var maxInitialTimestamp = 1.0
     /// Forbid a lone space or the end of text as a window's first token.
