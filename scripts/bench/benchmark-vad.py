@@ -36,8 +36,11 @@ Engines (--engines picks some, by name or shell pattern, e.g. 'transcribe*'):
     fw                   WhisperModel(DIR, device="cpu", compute_type=C, cpu_threads=T).transcribe(FILE,
                          vad_filter=False): faster-whisper's defaults otherwise (beam 5, best_of 5, temperature
                          fallback, condition_on_previous_text=True, no word timestamps)
-    fw-words             the same with word_timestamps=True, which transcribe always computes (the next
-                         window then starts at the last word's end, in both)
+    fw-words             the same with word_timestamps=True, which transcribe always computes; the next
+                         window then starts at the last word's end in faster-whisper, where transcribe
+                         starts it at the last timestamp as without word times (docs/design.md)
+    fw-words-ts          fw-words starting each window at the last timestamp, as transcribe does
+                         (lib/faster_whisper_seek.py patches one call): transcribe's algorithm and work
     fw-vad               the same with vad_filter=True (VadOptions())
     fw-batched           BatchedInferencePipeline(model).transcribe(FILE, batch_size=B): its defaults (VAD with
                          max_speech_duration_s=30, min_silence_duration_ms=160, regions packed into 30 s
@@ -132,7 +135,7 @@ MODELS = {
     "base": ModelSpec(REPO / "Models" / "whisper-base", "en"),
 }
 TRANSCRIBE_ENGINES = ("transcribe", "transcribe-vad", "transcribe-batched")
-FW_ENGINES = ("fw", "fw-words", "fw-vad", "fw-batched")
+FW_ENGINES = ("fw", "fw-words", "fw-words-ts", "fw-vad", "fw-batched")
 ENGINES = TRANSCRIBE_ENGINES + FW_ENGINES
 
 
@@ -147,6 +150,7 @@ def engine_label(engine: str, batch_size: int) -> str:
         "transcribe-batched": f"transcribe --batch-size {batch_size}",
         "fw": "faster-whisper",
         "fw-words": "faster-whisper word_timestamps=True",
+        "fw-words-ts": "faster-whisper word_timestamps=True, seeking by timestamps",
         "fw-vad": "faster-whisper vad_filter=True",
         "fw-batched": f"faster-whisper batched, batch_size={batch_size}",
     }[engine]
@@ -193,6 +197,7 @@ def worker(argv: list[str]) -> None:
     try:
         import numpy
         from faster_whisper import BatchedInferencePipeline, WhisperModel
+        from faster_whisper_seek import seeking_by_timestamps
 
         started = time.perf_counter()
         model = WhisperModel(args.model, device="cpu", compute_type=args.compute_type, cpu_threads=args.threads)
@@ -202,11 +207,14 @@ def worker(argv: list[str]) -> None:
             if args.engine == "fw-batched":
                 pipeline = BatchedInferencePipeline(model)
                 segments, info = pipeline.transcribe(path, language=args.language, batch_size=args.batch_size, **options)
-            else:
-                # A request's own options (benchmark-whisper.py sends word_timestamps) win over the engine's.
-                options = {"word_timestamps": args.engine == "fw-words", **options}
+                return "".join(s.text for s in segments).strip(), info  # the generator does the decoding
+            # A request's own options (benchmark-whisper.py sends word_timestamps and seek) win over the
+            # engine's; seek "timestamps" starts each window at the last timestamp, as transcribe does.
+            words = args.engine in ("fw-words", "fw-words-ts")
+            options = {"word_timestamps": words, "seek": "timestamps" if args.engine == "fw-words-ts" else "", **options}
+            with seeking_by_timestamps() if options.pop("seek") == "timestamps" else contextlib.nullcontext():
                 segments, info = model.transcribe(path, language=args.language, vad_filter=args.engine == "fw-vad", **options)
-            return "".join(s.text for s in segments).strip(), info  # the generator does the decoding
+                return "".join(s.text for s in segments).strip(), info
 
         def audio(path: str) -> object:
             """A .npy file is the audio itself (16 kHz mono float32); anything else a file to decode."""

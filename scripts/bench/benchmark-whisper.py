@@ -42,9 +42,10 @@ Rows, for each model and beam size (--beams, default 5 and 1), all with --thread
                         first clip.  Timed: the sum over the clips of `model.transcribe(CLIP,
                         beam_size=B, word_timestamps=True, language=...)` with its segments consumed;
                         its defaults otherwise (best_of 5, temperature fallback, previous text as
-                        prompt).  Word timestamps, because transcribe always times words, and with
-                        them the next window starts at the last word's end (a clip can take a second
-                        window when the first ends early): the same work and the same tokens.  The
+                        prompt).  Word timestamps, because transcribe always times words, and each
+                        window starting at the last timestamp of the one before, as transcribe does
+                        (lib/faster_whisper_seek.py; faster-whisper's own rule with word timestamps
+                        starts it at the last word's end): the same work and the same tokens.  The
                         model load is left out (the header gives it), which favours faster-whisper by
                         that much against transcribe's whole process; so does --audio same, which
                         leaves its audio decoding out.
@@ -213,7 +214,7 @@ def run_faster_whisper(row: Row, worker, args: argparse.Namespace, beam: int, cl
     """Every clip through the loaded model; adds the sum of the calls' times to the row."""
     total, texts = 0.0, {}
     for clip in clips:
-        answer = worker.call(clip.for_faster_whisper, beam_size=beam, word_timestamps=True)
+        answer = worker.call(clip.for_faster_whisper, beam_size=beam, word_timestamps=True, seek="timestamps")
         if "error" in answer:
             row.m = bench.Measurement(error=answer["error"], detail=f"{clip.name}: {answer.get('detail', '')}")
             return
