@@ -8,8 +8,8 @@
  * The design notes quote it (docs/performance.md, "Files side by side").
  * Answered (OpenBLAS 0.3.21, 2026-12-03): no.  With its Haswell kernels (OPENBLAS_CORETYPE=Haswell, as
  * the tests run) every group size differs in most placements (G = 5: 18 of 18); with its own
- * Cooperlake kernels groups of 4 and more agree, but single rows, and groups of 2-3 where N = 384,
- * differ.  A file's tokens would then depend on which files it was batched with, and on the kernel.
+ * Cooperlake kernels groups of 4 and more agree, but single rows differ where N is 384 or 1152, and
+ * groups of 2-3 where N = 384.  A file's tokens would then depend on which files it was batched with, and on the kernel.
  *
  *     gcc -O2 scripts/bench/sgemm-rows.c -o bench-out/sgemm-rows $(pkg-config --cflags --libs openblas)
  *     bench-out/sgemm-rows; OPENBLAS_CORETYPE=Haswell bench-out/sgemm-rows
