@@ -187,7 +187,7 @@ public final class WhisperRecognizer: Sendable {
         var segments: [WhisperSegment] = []
         var promptTokens = initialPrompt  // the text since the last prompt reset, for the next window's prompt
         var seek = 0
-        var lastSpeech = 0.0  // the end of the last segment with words
+        var lastSpeech = 0.0  // the last word's end (as aligned, before any cut)
         while seek < contentFrames {
             let timeOffset = Double(seek * hop) / Double(sampleRate)
             let segmentSize = min(windowFrames, contentFrames - seek)
@@ -230,13 +230,14 @@ public final class WhisperRecognizer: Sendable {
                     if !cut.singleTimestampEnding, let lastEnd, lastEnd > timeOffset {
                         nextSeek = Int((lastEnd * Double(featureExtractor.framesPerSecond)).rounded(.toNearestOrEven))
                     }
-                    if let lastEnd { lastSpeech = lastEnd }
                 } else {
-                    // The next window starts at the last timestamp, and no word of this one runs past it.
+                    // The next window starts at the last timestamp, and no word of this one runs
+                    // past it. (A segment whose words all lay beyond it keeps its text, at that time.)
                     let next = Double(nextSeek) / Double(featureExtractor.framesPerSecond)
                     for index in kept.indices { kept[index].cut(at: next) }
-                    if let lastEnd { lastSpeech = min(lastEnd, next) }
                 }
+                // As faster-whisper's last_speech_timestamp: the last word's end, uncut.
+                if let lastEnd { lastSpeech = lastEnd }
                 segments += kept
             } else {
                 segments += cut.segments

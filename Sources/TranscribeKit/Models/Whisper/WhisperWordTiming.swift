@@ -23,7 +23,7 @@ extension WhisperRecognizer {
     /// pauses, punctuation merged, segment bounds taken from the words. `frames` is the window's
     /// length in log-mel frames; `lastSpeech` the end of the last speech before the window.
     /// Returns the segments with their words and where their speech ended (faster-whisper's
-    /// sequential loop ignores the latter and takes the last word's end).
+    /// sequential loop ignores the latter and takes the last word's end, as `transcribe` does).
     func addWordTimestamps(
         _ segments: [WhisperSegment], cross: WhisperCrossStates, frames: Int, seek: Int, language: String,
         lastSpeech: Double

@@ -28,6 +28,7 @@ struct WhisperSpeechDetectionTests {
         typealias Word = WhisperBaseTests.Reference.Word
         struct Segment: Decodable {
             let start: Double, end: Double, text: String, tokens: [Int]
+            let seek: Int?
             let words: [Word]?
         }
         struct Run: Decodable {
@@ -94,17 +95,24 @@ struct WhisperSpeechDetectionTests {
 
     static func detector() throws -> SileroVAD { try SileroVADTests.detector() }
 
-    /// The same tokens in every segment, and segment and word times within 20 ms. With
-    /// `cutAtWindowEnds`, a window's last word may end earlier than the reference's, where the next
-    /// window starts: the words of a window are cut at its last timestamp when the next one
-    /// starts there, and faster-whisper does not cut them.
-    static func compare(
-        _ ours: WhisperTranscription, _ theirs: Reference.Run, _ name: String, cutAtWindowEnds: Bool = false
-    ) {
+    /// Where a window's words may be cut short of the reference's: nowhere; at the next window's
+    /// start, on the input's timeline (`atNextWindow`, without VAD: the reference's windows); or,
+    /// where speech-only times are restored to the input's, somewhere between the word's start
+    /// and the next window's first word (`nearNextWindow`).
+    enum Cuts { case none, atNextWindow, nearNextWindow }
+
+    /// The same tokens in every segment, and segment and word times within 20 ms, but for the
+    /// words `cuts` allows to end earlier: transcribe cuts a window's words at the next window's
+    /// start, and faster-whisper does not.
+    static func compare(_ ours: WhisperTranscription, _ theirs: Reference.Run, _ name: String, cuts: Cuts = .none) {
         #expect(ours.text == theirs.text.trimmingCharacters(in: .whitespaces), "\(name)")
         #expect(ours.segments.map(\.tokens) == theirs.segments.map(\.tokens), "\(name)")
-        let nextWindowStarts = cutAtWindowEnds ? windowCuts(ours) : [:]
-        if cutAtWindowEnds {
+        // Each window's seek (its first frame, 100 a second) and the next window's start.
+        let seeks = Array(Set(theirs.segments.compactMap(\.seek))).sorted()
+        let nextStart = Dictionary(uniqueKeysWithValues: zip(seeks, seeks.dropFirst().map { Double($0) / 100 }))
+        let nearNext = cuts == .nearNextWindow ? windowCuts(ours) : [:]
+        if cuts != .none {
+            #expect(ours.segments.map(\.seek) == theirs.segments.compactMap(\.seek), "\(name)")
             // faster-whisper's words overlap at some of these windows' ends (4 in all); these may not.
             let words = ours.segments.flatMap(\.words)
             for (word, next) in zip(words, words.dropFirst()) {
@@ -112,9 +120,18 @@ struct WhisperSpeechDetectionTests {
             }
         }
         func matches(_ start: Double, _ end: Double, _ theirStart: Double, _ theirEnd: Double, seek: Int) -> Bool {
-            if abs(start - theirStart) <= 0.0201 && abs(end - theirEnd) <= 0.0201 { return true }
-            guard let cut = nextWindowStarts[seek], end < theirEnd, end >= cut.lastEnd else { return false }
-            return end <= cut.nextStart && abs(start - min(theirStart, end)) <= 0.0201
+            func near(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= 0.0201 }
+            switch cuts {
+            case .atNextWindow:
+                let cut = nextStart[seek] ?? .infinity
+                return near(start, min(theirStart, cut)) && near(end, min(theirEnd, cut))
+            case .nearNextWindow:
+                if near(start, theirStart) && near(end, theirEnd) { return true }
+                guard let window = nearNext[seek], end < theirEnd, end >= window.lastEnd else { return false }
+                return end <= window.nextStart && near(start, min(theirStart, end))
+            case .none:
+                return near(start, theirStart) && near(end, theirEnd)
+            }
         }
         for (segment, reference) in zip(ours.segments, theirs.segments) {
             #expect(
@@ -157,7 +174,7 @@ struct WhisperSpeechDetectionTests {
         let recording = try #require(Self.reference?.recordings[name])
         let (ours, regions) = try Self.sequentialOverTheSpeech(recording, wordTimestamps: true)
         #expect(regions == recording.speech["default"], "\(name)")
-        Self.compare(ours, try #require(recording.runs["sequential_vad_timestamps"]), name, cutAtWindowEnds: true)
+        Self.compare(ours, try #require(recording.runs["sequential_vad_timestamps"]), name, cuts: .nearNextWindow)
     }
 
     /// The command line's default, without `--vad`, on the same recordings.
@@ -166,7 +183,7 @@ struct WhisperSpeechDetectionTests {
         let recording = try #require(Self.reference?.recordings[name])
         let samples = try Self.build(recording)
         let ours = try Self.recognizer(wordTimestamps: true).transcribe(samples: samples)
-        Self.compare(ours, try #require(recording.runs["sequential_novad_timestamps"]), name, cutAtWindowEnds: true)
+        Self.compare(ours, try #require(recording.runs["sequential_novad_timestamps"]), name, cuts: .atNextWindow)
     }
 
     /// `seekToLastWord`: each window starts at the previous one's last word, exactly as
