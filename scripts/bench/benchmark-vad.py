@@ -205,6 +205,7 @@ def worker(argv: list[str]) -> None:
 
         def transcribe(path: str, **options: object) -> tuple[str, object]:
             if args.engine == "fw-batched":
+                options.pop("seek", None)  # no seeking: each window is one segment
                 pipeline = BatchedInferencePipeline(model)
                 segments, info = pipeline.transcribe(path, language=args.language, batch_size=args.batch_size, **options)
                 return "".join(s.text for s in segments).strip(), info  # the generator does the decoding

@@ -13,11 +13,22 @@ from __future__ import annotations
 import contextlib
 import inspect
 from collections.abc import Iterator
+from dataclasses import dataclass
+
+
+@dataclass
+class Seeks:
+    """How many times the seek to the last word's end was turned into none."""
+
+    replaced: int = 0
 
 
 @contextlib.contextmanager
-def seeking_by_timestamps() -> Iterator[None]:
-    """faster-whisper, within this block, starts each window at the last timestamp of the one before."""
+def seeking_by_timestamps() -> Iterator[Seeks]:
+    """faster-whisper, within this block, starts each window at the last timestamp of the one before.
+    The block gets a Seeks whose count a caller can check: a window that ends on a lone timestamp
+    makes no such seek, but a long recording without one means the patch missed (faster-whisper
+    changed)."""
     import faster_whisper.transcribe as module
 
     lines, first = inspect.getsourcelines(module.WhisperModel.generate_segments)
@@ -27,15 +38,17 @@ def seeking_by_timestamps() -> Iterator[None]:
     if len(calls) != 1:
         raise RuntimeError(f"faster-whisper's generate_segments has {len(calls)} seeks to the last word's end, not 1")
     original = module.get_end
+    seeks = Seeks()
 
     def get_end(segments: list[dict]) -> float | None:
         caller = inspect.currentframe().f_back
         if caller.f_code is module.WhisperModel.generate_segments.__code__ and caller.f_lineno == calls[0]:
+            seeks.replaced += 1
             return None
         return original(segments)
 
     module.get_end = get_end
     try:
-        yield
+        yield seeks
     finally:
         module.get_end = original
