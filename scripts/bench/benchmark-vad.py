@@ -204,18 +204,17 @@ def worker(argv: list[str]) -> None:
         load_s = time.perf_counter() - started
 
         def transcribe(path: str, **options: object) -> tuple[str, object]:
-            if args.engine == "fw-batched":
-                options.pop("seek", None)  # no seeking: each window is one segment
-                pipeline = BatchedInferencePipeline(model)
-                segments, info = pipeline.transcribe(path, language=args.language, batch_size=args.batch_size, **options)
-                return "".join(s.text for s in segments).strip(), info  # the generator does the decoding
             # A request's own options (benchmark-whisper.py sends word_timestamps and seek) win over the
             # engine's; seek "timestamps" starts each window at the last timestamp, as transcribe does.
-            words = args.engine in ("fw-words", "fw-words-ts")
-            options = {"word_timestamps": words, "seek": "timestamps" if args.engine == "fw-words-ts" else "", **options}
-            with seeking_by_timestamps() if options.pop("seek") == "timestamps" else contextlib.nullcontext():
-                segments, info = model.transcribe(path, language=args.language, vad_filter=args.engine == "fw-vad", **options)
-                return "".join(s.text for s in segments).strip(), info
+            seek = options.pop("seek", "timestamps" if args.engine == "fw-words-ts" else None)
+            with seeking_by_timestamps() if seek == "timestamps" else contextlib.nullcontext():
+                if args.engine == "fw-batched":
+                    pipeline = BatchedInferencePipeline(model)
+                    segments, info = pipeline.transcribe(path, language=args.language, batch_size=args.batch_size, **options)
+                else:
+                    options = {"word_timestamps": args.engine in ("fw-words", "fw-words-ts"), **options}
+                    segments, info = model.transcribe(path, language=args.language, vad_filter=args.engine == "fw-vad", **options)
+                return "".join(s.text for s in segments).strip(), info  # the generator does the decoding
 
         def audio(path: str) -> object:
             """A .npy file is the audio itself (16 kHz mono float32); anything else a file to decode."""
