@@ -136,24 +136,29 @@ struct WhisperWindowDecoder: Sendable {
         let limit = min(sampleLength, decoder.maxPositions - prompt.count)
         var searches = Array(repeating: Search(beamSize: beamSize, patience: patience, limit: limit), count: windows)
         var caches = promptCaches.map { [$0] }
+        promptCaches = []
         var logits = (0..<windows).map { rows(firstLogits, [2 * $0 + 1]) }
         while true {
             var tokensIn: [[Int]] = [], cachesIn: [WhisperDecoderCache] = [], crossOf: [Int] = []
+            var stepped: [(window: Int, count: Int)] = []
             for window in 0..<windows where !searches[window].done {
                 let (next, sources) = searches[window].advance(logits[window], decoder: self)
                 if searches[window].done { continue }
-                caches[window] = sources.map { caches[window][$0] }
+                // Each beam takes the cache of the beam it continues. The caches move into the
+                // step's batch, so that one no other beam shares grows in place instead of being
+                // copied whole at every step (two references to it would make the append copy).
+                cachesIn += sources.map { caches[window][$0] }
+                caches[window] = []
                 tokensIn += next.map { [$0] }
-                cachesIn += caches[window]
                 crossOf += Array(repeating: window, count: next.count)
+                stepped.append((window, next.count))
             }
             guard !tokensIn.isEmpty else { break }
             let stepLogits = decoder.logits(decoder(tokensIn, caches: &cachesIn, crosses: crosses, crossOf: crossOf))
             var row = 0
-            for window in 0..<windows where !searches[window].done {
-                let count = caches[window].count
+            for (window, count) in stepped {
                 caches[window] = Array(cachesIn[row..<(row + count)])
-                logits[window] = rows(stepLogits, Array(row..<(row + count)))
+                logits[window] = stepped.count == 1 ? stepLogits : rows(stepLogits, Array(row..<(row + count)))
                 row += count
             }
         }
@@ -187,11 +192,13 @@ struct WhisperWindowDecoder: Sendable {
     ) -> WhisperWindowResult {
         var sequences = Array(repeating: Hypothesis(), count: candidates)
         var active = Array(0..<candidates)
+        // The caches of the active candidates, in their order (the rows of `logits`); each is
+        // referenced once, so that it grows in place.
         var caches = Array(repeating: caches[0], count: candidates)
         var logits = Matrix(
             rows: candidates, cols: first.count, data: Array((0..<candidates).map { _ in first }.joined()))
         while !active.isEmpty {
-            var next: [Int] = [], tokensIn: [Int] = []
+            var next: [Int] = [], tokensIn: [Int] = [], going: [Int] = []
             for (row, index) in active.enumerated() {
                 let distribution = distribution(logits, row: row, sampled: sequences[index].tokens[...])
                 let token = sampleToken(distribution, temperature: temperature, generator: &generator)
@@ -201,13 +208,13 @@ struct WhisperWindowDecoder: Sendable {
                 if token != tokens.endOfText && sequences[index].tokens.count < limit {
                     next.append(index)
                     tokensIn.append(token)
+                    going.append(row)
                 }
             }
             active = next
             guard !active.isEmpty else { break }
-            var activeCaches = active.map { caches[$0] }
-            logits = step(tokensIn, &activeCaches)
-            for (position, index) in active.enumerated() { caches[index] = activeCaches[position] }
+            caches = going.map { caches[$0] }
+            logits = step(tokensIn, &caches)
         }
         return best(of: sequences)
     }
@@ -285,7 +292,10 @@ extension WhisperWindowDecoder {
 
 /// The given rows of `matrix`, in order.
 func rows(_ matrix: Matrix, _ indices: [Int]) -> Matrix {
-    Matrix(rows: indices.count, cols: matrix.cols, data: indices.flatMap { matrix.row($0) })
+    var data: [Float] = []
+    data.reserveCapacity(indices.count * matrix.cols)
+    for index in indices { data += matrix.row(index) }
+    return Matrix(rows: indices.count, cols: matrix.cols, data: data)
 }
 
 extension WhisperWindowDecoder {
