@@ -1,3 +1,5 @@
+import Foundation
+
 /// Whisper's text decoder: token and learned position embeddings, pre-norm layers with causal
 /// self-attention (cached) and cross-attention to the encoder, a final layer norm, and logits
 /// from the token embedding (tied) or `proj_out`.
@@ -104,6 +106,56 @@ struct WhisperDecoder: Sendable {
 
     /// `(rows, d_model)` -> `(rows, vocab_size)` logits.
     func logits(_ hidden: Matrix) -> Matrix { linear(hidden, weight: projOut, bias: nil) }
+
+    /// `log_softmax(logits[:, :vocabulary])[r, targets[r]]` for each row `r` of `hidden`, without
+    /// holding the `(rows, vocab_size)` logits (40 MB for a window's 200 tokens): they are made a
+    /// block of tokens at a time for all rows, so that each block of `projOut` is read once, and
+    /// each block keeps only its largest logit and its sum of exponentials per row. The blocks go
+    /// over the threads and are combined in order, so the result does not depend on the threads.
+    func logProbabilities(
+        _ hidden: Matrix, of targets: [Int], among vocabulary: Int, blockSize: Int = 2048
+    ) -> [Double] {
+        precondition(targets.count == hidden.rows && targets.allSatisfy { (0..<vocabulary).contains($0) })
+        let (rows, d) = (hidden.rows, hidden.cols)
+        let blocks = (vocabulary + blockSize - 1) / blockSize
+        var partial = [(maximum: Float, sum: Double)](repeating: (-.infinity, 0), count: blocks * rows)
+        var chosen = [Float](repeating: 0, count: rows)
+        hidden.data.withUnsafeBufferPointer { hidden in
+            partial.withUnsafeMutableBufferPointer { partial in
+                chosen.withUnsafeMutableBufferPointer { chosen in
+                    Parallel.forEach(blocks, grain: 1) { range in
+                        let logits = UnsafeMutablePointer<Float>.allocate(capacity: rows * blockSize)
+                        defer { logits.deallocate() }
+                        for block in range {
+                            let first = block * blockSize, count = min(blockSize, vocabulary - first)
+                            BLAS.gemm(
+                                m: rows, n: count, k: d, a: hidden.baseAddress!, lda: d,
+                                b: projOut.pointer + first * d, ldb: d, transposeB: true, c: logits, ldc: count)
+                            for row in 0..<rows {
+                                let values = UnsafeBufferPointer(start: logits + row * count, count: count)
+                                let maximum = values.max()!
+                                var sum = 0.0
+                                if maximum.isFinite {
+                                    for value in values { sum += Double(Foundation.exp(value - maximum)) }
+                                }
+                                partial[block * rows + row] = (maximum, sum)
+                                if (first..<(first + count)).contains(targets[row]) {
+                                    chosen[row] = values[targets[row] - first]
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return (0..<rows).map { row in
+            let parts = (0..<blocks).map { partial[$0 * rows + row] }
+            let maximum = parts.map(\.maximum).max()!
+            guard maximum.isFinite else { return -.infinity }
+            let sum = parts.reduce(0.0) { $0 + $1.sum * Foundation.exp(Double($1.maximum - maximum)) }
+            return Double(chosen[row] - maximum) - Foundation.log(sum)
+        }
+    }
 }
 
 /// The keys and values one sequence's decoder self-attention has seen: per layer,

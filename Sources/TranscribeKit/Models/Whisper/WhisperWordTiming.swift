@@ -115,13 +115,10 @@ extension WhisperRecognizer {
         let tokens = sot + [specialTokens.noTimestamps] + text + [specialTokens.endOfText]
         let heads = generation.alignmentHeads.map { (layer: $0[0], head: $0[1]) }
         let (hidden, weights) = model.decoder.crossAttention(tokens, cross: cross, heads: heads)
-        // The rows from `<|notimestamps|>` to the last text token: each predicts the next token.
-        let kept = Array(sot.count..<(tokens.count - 1))
-        let logits = model.decoder.logits(rows(hidden, kept))
-        let probabilities = text.indices.map { index in
-            let distribution = logSoftmax(Array(logits.row(index).prefix(specialTokens.endOfText)))
-            return exp(Double(distribution[text[index]]))
-        }
+        // Row `sot.count + i` (`<|notimestamps|>`, then the text) predicts `text[i]`.
+        let predicting = rows(hidden, text.indices.map { sot.count + $0 })
+        let probabilities = model.decoder.logProbabilities(predicting, of: text, among: specialTokens.endOfText)
+            .map { Foundation.exp($0) }
         let alignment = WhisperAlignment(
             weights: weights, keptRows: sot.count..<(tokens.count - 1), frames: frames / 2,
             tokenProbabilities: probabilities)

@@ -105,6 +105,41 @@ import TestSupport
             "\(model)/\(clip) logits")
     }
 
+    /// The word alignment's token probabilities, computed a block of the vocabulary at a time,
+    /// are transformers' logits' `log_softmax` over the text tokens, and the same bits at any
+    /// thread count: in one block (the fixtures' 556 text tokens) and in blocks of 100, the last
+    /// one short.
+    @Test(arguments: cases)
+    func tokenLogProbabilitiesMatchTheLogits(model: String, clip: String) throws {
+        let transcriber = try Self.transcriber(model)
+        let encoded = transcriber.model.encode(try Self.npy(model, "\(clip).input_features", transpose: true))
+        let tokens = try #require(try Self.reference(model).clips[clip]).logits_decoder_input_ids
+        let reference = try Self.npy(model, "\(clip).logits")
+        let vocabulary = transcriber.specialTokens.endOfText
+        let targets = tokens.indices.map { ($0 * 7919 + 13) % vocabulary }
+        var caches = [transcriber.model.emptyCache()]
+        let decoder = transcriber.model.decoder
+        let hidden = decoder([tokens], caches: &caches, cross: transcriber.model.crossStates(encoded))
+        let saved = Parallel.threads
+        defer { BLAS.setThreads(saved) }
+        let outputs = [(1, 2048), (1, 100), (2, 100), (3, 100)].map { threads, block in
+            BLAS.setThreads(threads)
+            return decoder.logProbabilities(hidden, of: targets, among: vocabulary, blockSize: block)
+        }
+        let spread = (reference.data.max() ?? 0) - (reference.data.min() ?? 0)
+        for (row, target) in targets.enumerated() {
+            let logits = reference.row(row).prefix(vocabulary).map(Double.init)
+            let maximum = logits.max()!
+            let expected = logits[target] - maximum - log(logits.reduce(0) { $0 + exp($1 - maximum) })
+            for output in outputs.prefix(2) {
+                #expect(
+                    abs(output[row] - expected) <= 2 * Double(Self.relativeTolerance * spread),
+                    "\(model)/\(clip) row \(row): \(output[row]) against \(expected)")
+            }
+        }
+        for output in outputs.dropFirst(2) { #expect(output.map(\.bitPattern) == outputs[1].map(\.bitPattern)) }
+    }
+
     @Test(arguments: cases)
     func generateGivesTheSameTokens(model: String, clip: String) throws {
         let reference = try Self.reference(model)
