@@ -91,6 +91,12 @@ final class WhisperLiveRecognition: LiveRecognition {
         // at its start (they are still in the buffer) has them left out.
         var new = Array(
             words.drop { ($0.start + $0.end) / 2 <= confirmedEnd }.filter { !Self.text($0).isEmpty && !isSilent($0) })
+        // A word whose middle is after the final words but whose start is not (the decodings
+        // placed it differently) starts where they end: final words never overlap.
+        for index in new.indices where new[index].start < confirmedEnd {
+            new[index].start = confirmedEnd
+            new[index].end = max(new[index].end, confirmedEnd)
+        }
         if let first = new.first, abs(first.start - confirmedEnd) < 1 {
             for count in stride(from: min(5, confirmed.count, new.count), through: 1, by: -1)
             where confirmed.suffix(count).map(Self.text) == new.prefix(count).map(Self.text) {
