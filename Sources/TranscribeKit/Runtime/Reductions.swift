@@ -59,7 +59,7 @@ private func logSoftmaxInPlace(_ values: UnsafeMutableBufferPointer<Float>) {
 }
 
 /// `log(sum(exp(values)))`, stable.
-func logSumExp(_ values: ArraySlice<Float>) -> Float {
+func logSumExp(_ values: some Collection<Float>) -> Float {
     guard let maximum = values.max(), maximum > -.infinity else { return -.infinity }
     var sum = 0.0
     for value in values { sum += exp(Double(value - maximum)) }

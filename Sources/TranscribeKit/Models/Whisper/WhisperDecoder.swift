@@ -110,15 +110,16 @@ struct WhisperDecoder: Sendable {
     /// `log_softmax(logits[:, :vocabulary])[r, targets[r]]` for each row `r` of `hidden`, without
     /// holding the `(rows, vocab_size)` logits (40 MB for a window's 200 tokens): they are made a
     /// block of tokens at a time for all rows, so that each block of `projOut` is read once, and
-    /// each block keeps only its largest logit and its sum of exponentials per row. The blocks go
-    /// over the threads and are combined in order, so the result does not depend on the threads.
+    /// each block keeps only its `logSumExp` per row. The blocks go over the threads and are
+    /// combined in order, so the result does not depend on the threads.
     func logProbabilities(
         _ hidden: Matrix, of targets: [Int], among vocabulary: Int, blockSize: Int = 2048
     ) -> [Double] {
         precondition(targets.count == hidden.rows && targets.allSatisfy { (0..<vocabulary).contains($0) })
         let (rows, d) = (hidden.rows, hidden.cols)
         let blocks = (vocabulary + blockSize - 1) / blockSize
-        var partial = [(maximum: Float, sum: Double)](repeating: (-.infinity, 0), count: blocks * rows)
+        // Row `r`'s log-sum-exp over block `b` at `[r * blocks + b]`, and its target's logit.
+        var partial = [Float](repeating: -.infinity, count: rows * blocks)
         var chosen = [Float](repeating: 0, count: rows)
         hidden.data.withUnsafeBufferPointer { hidden in
             partial.withUnsafeMutableBufferPointer { partial in
@@ -133,12 +134,7 @@ struct WhisperDecoder: Sendable {
                                 b: projOut.pointer + first * d, ldb: d, transposeB: true, c: logits, ldc: count)
                             for row in 0..<rows {
                                 let values = UnsafeBufferPointer(start: logits + row * count, count: count)
-                                let maximum = values.max()!
-                                var sum = 0.0
-                                if maximum.isFinite {
-                                    for value in values { sum += Double(Foundation.exp(value - maximum)) }
-                                }
-                                partial[block * rows + row] = (maximum, sum)
+                                partial[row * blocks + block] = logSumExp(values)
                                 if (first..<(first + count)).contains(targets[row]) {
                                     chosen[row] = values[targets[row] - first]
                                 }
@@ -149,11 +145,8 @@ struct WhisperDecoder: Sendable {
             }
         }
         return (0..<rows).map { row in
-            let parts = (0..<blocks).map { partial[$0 * rows + row] }
-            let maximum = parts.map(\.maximum).max()!
-            guard maximum.isFinite else { return -.infinity }
-            let sum = parts.reduce(0.0) { $0 + $1.sum * Foundation.exp(Double($1.maximum - maximum)) }
-            return Double(chosen[row] - maximum) - Foundation.log(sum)
+            let total = logSumExp(partial[(row * blocks)..<((row + 1) * blocks)])
+            return total > -.infinity ? Double(chosen[row]) - Double(total) : -.infinity
         }
     }
 }
