@@ -7,8 +7,9 @@ public func multiHeadAttention(q: Matrix, k: Matrix, v: Matrix, heads: Int, caus
     precondition(
         q.cols == k.cols && k.cols == v.cols && k.rows == v.rows && q.cols % heads == 0,
         "attention: q, k and v must share heads * headDim columns, k and v their rows")
-    var context = Matrix(zeros: q.rows, q.cols)
-    guard q.rows > 0, k.rows > 0 else { return context }
+    guard q.rows > 0, k.rows > 0 else { return Matrix(zeros: q.rows, q.cols) }
+    // Every value is written: each head's product with `v` fills its columns of its query rows.
+    var context = Matrix(uninitializedRows: q.rows, q.cols)
     let (queries, keys, width) = (q.rows, k.rows, q.cols)
     q.data.withUnsafeBufferPointer { q in
         k.data.withUnsafeBufferPointer { k in

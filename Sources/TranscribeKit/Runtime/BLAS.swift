@@ -57,13 +57,19 @@ public enum BLAS {
     /// columns of `b`) and only the smaller is packed again. Two pieces, or more for big products
     /// (about 2^31 multiply-adds each, an even count), on multiples of 16 rows or columns; one for
     /// a product too small to be worth a second thread (under 2^19 multiply-adds).
+    ///
+    /// With `bias` (`n` values), `c = alpha * a @ op(b) + bias` in every row: each piece writes the
+    /// bias into its own part of `c` just before its product adds to it (beta 1), so that part is
+    /// written by the thread that computes it while it is in that core's cache, and `c` may come
+    /// uninitialised.
     static func parallelGemm(
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int,
         b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
         c: UnsafeMutablePointer<Float>, ldc: Int,
-        alpha: Float = 1, beta: Float = 0
+        alpha: Float = 1, beta: Float = 0, bias: UnsafePointer<Float>? = nil
     ) {
+        precondition(bias == nil || beta == 0, "parallelGemm: a bias replaces what c held (beta 0)")
         let work = Double(m) * Double(n) * Double(k)
         let cutRows = m >= n
         let size = cutRows ? m : n
@@ -72,17 +78,18 @@ public enum BLAS {
         Parallel.forEach(max(1, pieces), grain: 1) { range in
             for piece in range {
                 let (first, last) = pieces <= 1 ? (0, size) : (edge(piece), edge(piece + 1))
-                if cutRows {
-                    gemm(
-                        m: last - first, n: n, k: k, a: a + first * lda, lda: lda,
-                        b: b, ldb: ldb, transposeB: transposeB,
-                        c: c + first * ldc, ldc: ldc, alpha: alpha, beta: beta)
-                } else {
-                    gemm(
-                        m: m, n: last - first, k: k, a: a, lda: lda,
-                        b: transposeB ? b + first * ldb : b + first, ldb: ldb, transposeB: transposeB,
-                        c: c + first, ldc: ldc, alpha: alpha, beta: beta)
+                let (rows, columns) = cutRows ? (first..<last, 0..<n) : (0..<m, first..<last)
+                if let bias {
+                    for row in rows {
+                        (c + row * ldc + columns.lowerBound).update(
+                            from: bias + columns.lowerBound, count: columns.count)
+                    }
                 }
+                gemm(
+                    m: rows.count, n: columns.count, k: k, a: a + rows.lowerBound * lda, lda: lda,
+                    b: transposeB ? b + columns.lowerBound * ldb : b + columns.lowerBound, ldb: ldb,
+                    transposeB: transposeB, c: c + rows.lowerBound * ldc + columns.lowerBound, ldc: ldc,
+                    alpha: alpha, beta: bias == nil ? beta : 1)
             }
         }
     }
@@ -129,25 +136,30 @@ extension BLAS {
 public func linear(_ x: Matrix, weight: Tensor, bias: Tensor?) -> Matrix {
     let outFeatures = weight.shape[0]
     precondition(weight.shape[1] == x.cols, "linear: input has \(x.cols) features, weight expects \(weight.shape[1])")
-    // The bias rows, which the product adds to (beta 1); zeros where there is no bias.
-    var y =
-        bias.map { Matrix(rows: x.rows, repeating: $0.pointer, cols: outFeatures) }
-        ?? Matrix(zeros: x.rows, outFeatures)
-    guard x.rows > 0 else { return y }
-    y.data.withUnsafeMutableBufferPointer { out in
-        x.data.withUnsafeBufferPointer { input in
-            guard x.rows > BLAS.narrowRows else {
+    guard x.rows > BLAS.narrowRows else {
+        // The bias rows, which the product adds to (beta 1); zeros where there is no bias.
+        var y =
+            bias.map { Matrix(rows: x.rows, repeating: $0.pointer, cols: outFeatures) }
+            ?? Matrix(zeros: x.rows, outFeatures)
+        guard x.rows > 0 else { return y }
+        y.data.withUnsafeMutableBufferPointer { out in
+            x.data.withUnsafeBufferPointer { input in
                 BLAS.narrowProduct(
                     m: x.rows, n: outFeatures, k: x.cols, a: input.baseAddress!, b: weight.pointer,
                     c: out.baseAddress!, beta: bias == nil ? 0 : 1)
-                return
             }
+        }
+        return y
+    }
+    // Every value is written by the product's pieces, the bias first where there is one.
+    var y = Matrix(uninitializedRows: x.rows, outFeatures)
+    y.data.withUnsafeMutableBufferPointer { out in
+        x.data.withUnsafeBufferPointer { input in
             BLAS.parallelGemm(
                 m: x.rows, n: outFeatures, k: x.cols,
                 a: input.baseAddress!, lda: x.cols,
                 b: weight.pointer, ldb: x.cols, transposeB: true,
-                c: out.baseAddress!, ldc: outFeatures,
-                beta: bias == nil ? 0 : 1)
+                c: out.baseAddress!, ldc: outFeatures, bias: bias?.pointer)
         }
     }
     return y

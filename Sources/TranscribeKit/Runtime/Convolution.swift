@@ -53,8 +53,9 @@ public struct Conv1d: Sendable {
     public func callAsFunction(_ x: Matrix) -> Matrix {
         precondition(x.cols == inChannels, "Conv1d: input has \(x.cols) channels, expected \(inChannels)")
         let frames = outputLength(x.rows)
-        var y = Matrix(zeros: frames, outChannels)
-        guard frames > 0 else { return y }
+        guard frames > 0 else { return Matrix(zeros: 0, outChannels) }
+        // Every value is written below: by the products' pieces, the bias first where there is one.
+        var y = Matrix(uninitializedRows: frames, outChannels)
         let groupIn = inChannels / groups
         let groupOut = outChannels / groups
         let fieldWidth = kernelSize * groupIn
@@ -63,9 +64,6 @@ public struct Conv1d: Sendable {
 
         y.data.withUnsafeMutableBufferPointer { out in
             let out = out.baseAddress!
-            if let bias {
-                for t in 0..<frames { (out + t * outChannels).update(from: bias.pointer, count: outChannels) }
-            }
             x.data.withUnsafeBufferPointer { input in
                 let input = input.baseAddress!
                 if groups == 1 && padding == 0 && (stride >= kernelSize || stride * inChannels >= 64) {
@@ -80,10 +78,26 @@ public struct Conv1d: Sendable {
                             m: frames, n: outChannels, k: taps * inChannels,
                             a: input + tap * inChannels, lda: stride * inChannels,
                             b: weight.baseAddress + tap * inChannels, ldb: fieldWidth, transposeB: true,
-                            c: out, ldc: outChannels, beta: bias == nil && tap == 0 ? 0 : 1)
+                            c: out, ldc: outChannels, beta: tap == 0 ? 0 : 1,
+                            bias: tap == 0 ? bias?.pointer : nil)
                         tap += taps
                     }
                     return
+                }
+                // The input group by group, `padding` zero frames at each end: (groups, padded
+                // frames, groupIn). The receptive field of output frame t in group g is then one
+                // contiguous run of `fieldWidth` values from its frame `t * stride`, one copy.
+                let paddedFrames = x.rows + 2 * padding
+                let padded = UnsafeMutablePointer<Float>.allocate(capacity: groups * paddedFrames * groupIn)
+                defer { padded.deallocate() }
+                for g in 0..<groups {
+                    let base = padded + g * paddedFrames * groupIn
+                    base.initialize(repeating: 0, count: padding * groupIn)
+                    for t in 0..<x.rows {
+                        (base + (padding + t) * groupIn).initialize(
+                            from: input + t * inChannels + g * groupIn, count: groupIn)
+                    }
+                    (base + (padding + x.rows) * groupIn).initialize(repeating: 0, count: padding * groupIn)
                 }
                 // One task per (block of output frames, group); each thread gathers into its own buffer.
                 Parallel.forEach(blocks * groups, grain: 1) { tasks in
@@ -93,17 +107,15 @@ public struct Conv1d: Sendable {
                         let (first, g) = ((task / groups) * block, task % groups)
                         let count = min(block, frames - first)
                         // (count, kernel * groupIn): the receptive fields of frames first..<first+count.
+                        let source = padded + g * paddedFrames * groupIn
                         for t in 0..<count {
-                            let row = columns + t * fieldWidth
-                            let start = (first + t) * stride - padding
-                            for k in 0..<kernelSize {
-                                let source = start + k
-                                let destination = row + k * groupIn
-                                if source >= 0 && source < x.rows {
-                                    destination.update(from: input + source * inChannels + g * groupIn, count: groupIn)
-                                } else {
-                                    destination.update(repeating: 0, count: groupIn)
-                                }
+                            (columns + t * fieldWidth).update(
+                                from: source + (first + t) * stride * groupIn, count: fieldWidth)
+                        }
+                        let c = out + first * outChannels + g * groupOut
+                        if let bias {
+                            for t in 0..<count {
+                                (c + t * outChannels).update(from: bias.pointer + g * groupOut, count: groupOut)
                             }
                         }
                         // (count, kernel * groupIn) @ (groupOut, kernel * groupIn)^T
@@ -111,8 +123,7 @@ public struct Conv1d: Sendable {
                             m: count, n: groupOut, k: fieldWidth,
                             a: columns, lda: fieldWidth,
                             b: weight.baseAddress + g * groupOut * fieldWidth, ldb: fieldWidth, transposeB: true,
-                            c: out + first * outChannels + g * groupOut, ldc: outChannels,
-                            beta: bias == nil ? 0 : 1)
+                            c: c, ldc: outChannels, beta: bias == nil ? 0 : 1)
                     }
                 }
             }
@@ -137,16 +148,18 @@ extension Conv1d {
             scale.count == outChannels && shift.count == outChannels,
             "singleChannel: scale and shift per output channel")
         let frames = outputLength(samples.count)
-        var y = Matrix(zeros: frames, outChannels)
-        guard frames > 0, let input = samples.baseAddress else { return y }
+        guard frames > 0, let input = samples.baseAddress else { return Matrix(zeros: 0, outChannels) }
+        // The loop below stores every value.
+        var y = Matrix(uninitializedRows: frames, outChannels)
         let lanes = Lanes.scalarCount
         let blocks = (outChannels + lanes - 1) / lanes
-        // Folded weight (kernel, blocks of 8 channels) and bias (blocks); padding channels are 0.
-        var foldedWeight = [Lanes](repeating: .zero, count: kernelSize * blocks)
+        // Folded weight (blocks of 8 channels, kernel) and bias (blocks); padding channels are 0.
+        var foldedWeight = [Lanes](repeating: .zero, count: blocks * kernelSize)
         var foldedBias = [Lanes](repeating: .zero, count: blocks)
         for c in 0..<outChannels {
             for k in 0..<kernelSize {
-                foldedWeight[k * blocks + c / lanes][c % lanes] = scale[c] * weight.baseAddress[c * kernelSize + k]
+                foldedWeight[(c / lanes) * kernelSize + k][c % lanes] =
+                    scale[c] * weight.baseAddress[c * kernelSize + k]
             }
             foldedBias[c / lanes][c % lanes] = scale[c] * (bias?.pointer[c] ?? 0) + shift[c]
         }
@@ -181,9 +194,11 @@ extension Conv1d {
             for t in range {
                 let window = input + t * stride
                 let row = out + t * outChannels
+                var taps = w  // this block's `kernel` folded weights, block after block
                 for block in 0..<blocks {
                     var sum = b[block]
-                    for k in 0..<kernelSize { sum = sum.addingProduct(w[k * blocks + block], window[k]) }
+                    for k in 0..<kernelSize { sum = sum.addingProduct(taps[k], window[k]) }
+                    taps += kernelSize
                     let value = f(sum)
                     let channel = block * lanes
                     if channel + lanes <= outChannels {

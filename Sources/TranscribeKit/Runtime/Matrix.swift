@@ -18,6 +18,14 @@ public struct Matrix: Sendable, Equatable {
         self.init(rows: rows, cols: cols, data: [Float](repeating: 0, count: rows * cols))
     }
 
+    /// A matrix for a kernel that writes every value before any is read (a product with beta 0, a
+    /// loop that stores each output): no pass that zeroes it first, so its pages are first
+    /// touched by the threads that compute them.
+    init(uninitializedRows rows: Int, _ cols: Int) {
+        let data = [Float](unsafeUninitializedCapacity: rows * cols) { _, count in count = rows * cols }
+        self.init(rows: rows, cols: cols, data: data)
+    }
+
     /// Each row a copy of `row` (`cols` values): a linear layer's output before the product adds
     /// to it, written once instead of zeroed and then written.
     init(rows: Int, repeating row: UnsafePointer<Float>, cols: Int) {

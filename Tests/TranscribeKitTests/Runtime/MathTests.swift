@@ -39,11 +39,14 @@ import TestSupport
         return y
     }
 
+    /// Each path of `Conv1d`, with and without a bias (the output starts uninitialised, so a
+    /// value the kernel failed to write would show), the same bits for 1 to 3 threads.
     @Test(arguments: [
         (1, 8, 10, 5, 0, 1),  // the first feature-encoder layer: samples in
         (6, 6, 3, 2, 0, 1),
         (8, 8, 4, 1, 2, 4),  // positional: grouped, padded, even kernel
         (6, 6, 5, 1, 2, 3),
+        (5, 7, 3, 2, 1, 1),  // Whisper's second convolution: padded, not grouped
         (3, 5, 2, 3, 0, 1),  // stride beyond the kernel
         (64, 48, 3, 2, 0, 1),  // big enough to be cut into pieces for two threads
     ])
@@ -53,18 +56,27 @@ import TestSupport
         let frames = 2 * Conv1d.frameBlock + 37  // crosses block boundaries
         let x = Matrix(rows: frames, cols: inChannels, data: Self.values(frames * inChannels, seed: 1))
         let weight = Self.values(outChannels * inChannels / groups * kernel, seed: 2)
-        let bias = Self.values(outChannels, seed: 3)
-        let conv = Conv1d(
-            weight: Tensor(shape: [outChannels, inChannels / groups, kernel], storage: FloatBuffer(weight)),
-            bias: Tensor(shape: [outChannels], storage: FloatBuffer(bias)), stride: stride, padding: padding,
-            groups: groups)
-        let fast = conv(x)
-        let naive = Self.naiveConv(
-            x, weight: weight, out: outChannels, kernel: kernel, stride: stride, padding: padding, groups: groups,
-            bias: bias)
-        #expect(fast.rows == naive.rows && fast.cols == naive.cols)
-        let difference = zip(fast.data, naive.data).map { abs($0 - $1) }.max() ?? 0
-        #expect(difference < 1e-4)
+        for bias in [Self.values(outChannels, seed: 3), nil] {
+            let conv = Conv1d(
+                weight: Tensor(shape: [outChannels, inChannels / groups, kernel], storage: FloatBuffer(weight)),
+                bias: bias.map { Tensor(shape: [outChannels], storage: FloatBuffer($0)) }, stride: stride,
+                padding: padding, groups: groups)
+            let saved = Parallel.threads
+            defer { BLAS.setThreads(saved) }
+            let outputs = [1, 2, 3].map { threads in
+                BLAS.setThreads(threads)
+                return conv(x)
+            }
+            let naive = Self.naiveConv(
+                x, weight: weight, out: outChannels, kernel: kernel, stride: stride, padding: padding, groups: groups,
+                bias: bias)
+            #expect(outputs[0].rows == naive.rows && outputs[0].cols == naive.cols)
+            let difference = zip(outputs[0].data, naive.data).map { abs($0 - $1) }.max() ?? .infinity
+            #expect(difference < 1e-4, "bias: \(bias != nil)")
+            for output in outputs.dropFirst() {
+                #expect(output.data.map(\.bitPattern) == outputs[0].data.map(\.bitPattern), "bias: \(bias != nil)")
+            }
+        }
     }
 
     /// The fused first layer against its three steps: the convolution, the per-channel map (a
@@ -169,6 +181,37 @@ import TestSupport
                 let expected = bias[o] + (0..<7).reduce(Float(0)) { $0 + x[r, $1] * weight[o * 7 + $1] }
                 #expect(abs(y[r, o] - expected) < 1e-5)
             }
+        }
+    }
+
+    /// More rows than the narrow product takes: the product cut into pieces across the rows
+    /// (300 x 200) or across the columns (40 x 600), each piece writing its part of the bias into
+    /// an uninitialised output; the definition within rounding, the same bits for 1 to 3 threads.
+    @Test(arguments: [(300, 200, true), (300, 200, false), (40, 600, true), (40, 600, false)])
+    func linearOfManyRowsMatchesItsDefinitionForAnyThreadCount(rows: Int, outFeatures: Int, withBias: Bool) {
+        let inFeatures = 70
+        let x = Matrix(rows: rows, cols: inFeatures, data: Self.values(rows * inFeatures, seed: 41))
+        let weight = Self.values(outFeatures * inFeatures, seed: 42), bias = Self.values(outFeatures, seed: 43)
+        let saved = Parallel.threads
+        defer { BLAS.setThreads(saved) }
+        let outputs = [1, 2, 3].map { threads in
+            BLAS.setThreads(threads)
+            return linear(
+                x, weight: Tensor(shape: [outFeatures, inFeatures], storage: FloatBuffer(weight)),
+                bias: withBias ? Tensor(shape: [outFeatures], storage: FloatBuffer(bias)) : nil)
+        }
+        var worst: Float = 0
+        for r in 0..<rows {
+            for o in 0..<outFeatures {
+                let sum = (0..<inFeatures).reduce(withBias ? bias[o] : 0) {
+                    $0 + x[r, $1] * weight[o * inFeatures + $1]
+                }
+                worst = max(worst, abs(outputs[0][r, o] - sum))
+            }
+        }
+        #expect(worst < 1e-4)
+        for output in outputs.dropFirst() {
+            #expect(output.data.map(\.bitPattern) == outputs[0].data.map(\.bitPattern))
         }
     }
 
