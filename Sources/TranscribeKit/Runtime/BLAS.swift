@@ -39,8 +39,8 @@ public enum BLAS {
         precondition(lda >= k && ldb >= (transposeB ? k : n) && ldc >= n, "gemm: a row stride is shorter than its row")
         guard m > 0, n > 0 else { return }
         guard k > 0 else {
-            // An empty sum: only the beta term remains.
-            for row in 0..<m { for col in 0..<n { c[row * ldc + col] *= beta } }
+            // An empty sum: only the beta term remains (0 with beta 0, whatever `c` held).
+            for row in 0..<m { for col in 0..<n { c[row * ldc + col] = beta == 0 ? 0 : beta * c[row * ldc + col] } }
             return
         }
         cblas_sgemm(

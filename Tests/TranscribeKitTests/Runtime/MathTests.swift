@@ -215,6 +215,18 @@ import TestSupport
         }
     }
 
+    /// An empty sum (k = 0) leaves the beta term alone: zeros with beta 0 whatever `c` held (an
+    /// uninitialised output may hold NaN), and beta times `c` otherwise.
+    @Test func anEmptyProductIsItsBetaTerm() {
+        let a: [Float] = [], b: [Float] = []
+        var c = [Float](repeating: .nan, count: 6)
+        BLAS.gemm(m: 2, n: 3, k: 0, a: a, lda: 0, b: b, ldb: 0, transposeB: true, c: &c, ldc: 3, beta: 0)
+        #expect(c == [0, 0, 0, 0, 0, 0])
+        c = [1, 2, 3, 4, 5, 6]
+        BLAS.gemm(m: 2, n: 3, k: 0, a: a, lda: 0, b: b, ldb: 0, transposeB: true, c: &c, ldc: 3, beta: 2)
+        #expect(c == [2, 4, 6, 8, 10, 12])
+    }
+
     /// The narrow product (a decoder step's few rows against a large weight, cut into blocks of
     /// the weight's rows) against the sum written out, with the weight's last block partial, and
     /// the same bits for every thread count (the shapes make nine stretches of blocks).
